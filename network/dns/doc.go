@@ -1,0 +1,2 @@
+// Package dns serves cluster DNS for service names.
+package dns

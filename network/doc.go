@@ -1,0 +1,2 @@
+// Package network defines the pod network interface the node agent calls.
+package network

@@ -1,0 +1,2 @@
+// Package fake is an in-memory pod network for tests.
+package fake

@@ -1,0 +1,2 @@
+// Package proxy programs service virtual IPs and node ports with iptables.
+package proxy

@@ -1,0 +1,2 @@
+// Package fake is an in-memory runtime.Runtime for tests.
+package fake

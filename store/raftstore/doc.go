@@ -1,0 +1,2 @@
+// Package raftstore is the Raft-replicated store backend.
+package raftstore

@@ -1,0 +1,2 @@
+// Package volume defines volume plugins and the built-in ones.
+package volume
