@@ -13,8 +13,7 @@ export PATH   := $(GOBIN_DIR):$(PATH)
 export COXSWAIN_CNI_BIN_DIR := $(CNI_BIN_DIR)
 
 .PHONY: all setup apt-deps tools cni-plugins generate check-generated lint vet staticcheck fmt-check \
-	test test-unit demo bench bench-api bench-store bench-orchestrator bench-scheduler \
-	bench-runtime bench-network bench-raft bench-remote clean
+	test test-unit demo bench clean
 
 all: test
 
@@ -66,13 +65,13 @@ test-unit:
 demo: setup
 	$(GO) run ./cmd/coxctl validate -f examples/manifests
 
-bench: bench-api bench-store
+## bench-AREA: run an area's benchmarks (bench/AREA/run.sh); each prints
+## `figure: NAME VALUE UNIT` lines.
+BENCH_AREAS := $(patsubst bench/%/run.sh,%,$(wildcard bench/*/run.sh))
+bench: $(addprefix bench-,$(BENCH_AREAS))
 
-bench-api:
-	$(GO) test -run '^$$' -bench . -benchmem ./api/... | $(GO) run ./hack/figures
-
-bench-store:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./store/memstore/ | $(GO) run ./hack/figures
+bench-%: setup
+	@bash bench/$*/run.sh
 
 clean:
 	rm -rf $(TOOLS)
