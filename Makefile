@@ -8,7 +8,6 @@ CNI_BIN_DIR   := $(TOOLS)/cni/bin
 PROTOC_GEN_GO_VERSION := v1.36.11
 STATICCHECK_VERSION   := v0.8.2
 APT_PACKAGES  := protobuf-compiler iptables busybox-static iproute2 ca-certificates
-PROTOS        := $(wildcard api/*.proto)
 export PATH   := $(GOBIN_DIR):$(PATH)
 export COXSWAIN_CNI_BIN_DIR := $(CNI_BIN_DIR)
 
@@ -37,7 +36,7 @@ cni-plugins:
 
 ## generate: regenerate Go code from api/*.proto.
 generate: apt-deps $(GOBIN_DIR)/protoc-gen-go
-	protoc -I api --go_out=api --go_opt=paths=source_relative $(PROTOS)
+	@bash hack/protoc.sh
 
 ## check-generated: fail when the committed generated code is stale.
 check-generated: apt-deps $(GOBIN_DIR)/protoc-gen-go
