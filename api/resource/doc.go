@@ -1,0 +1,14 @@
+// Package resource parses, compares and formats resource quantities such as
+// "500m", "1.5", "128Mi", "1G" and "2e3", the way Kubernetes writes them.
+//
+// A Quantity is exact: it holds an integer number of nano-units (10^-9) in
+// a math/big.Int, so no value is ever rounded through a float. Like
+// Kubernetes, a parsed value finer than one nano-unit is rounded up (away
+// from zero) to the next nano-unit. Quantities remember the notation they
+// were written in (decimal SI suffix, binary SI suffix or decimal exponent)
+// and String prints the canonical form in that notation: "1.5" is "1500m",
+// "1024Mi" is "1Gi", "1000" is "1k".
+//
+// Exponents are limited to the range [-1000, 1000] so that a hostile input
+// such as "1e999999999" cannot allocate without bound.
+package resource

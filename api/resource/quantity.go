@@ -1,0 +1,351 @@
+package resource
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+)
+
+// Names of the common resources.
+const (
+	// CPU is measured in cores; "500m" is half a core.
+	CPU = "cpu"
+	// Memory is measured in bytes.
+	Memory = "memory"
+	// Pods is the number of pods a node can run.
+	Pods = "pods"
+	// EphemeralStorage is local scratch disk in bytes.
+	EphemeralStorage = "ephemeral-storage"
+)
+
+// ErrFormat is returned (wrapped) by ParseQuantity for a string that is not
+// a quantity.
+var ErrFormat = errors.New("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+
+// ErrRange is returned (wrapped) by ParseQuantity when the exponent is
+// outside the supported range.
+var ErrRange = errors.New("quantity exponent out of range")
+
+// maxExponent bounds decimal exponents so parsing cannot allocate without bound.
+const maxExponent = 1000
+
+// Format is the notation a Quantity is written in.
+type Format int
+
+const (
+	// DecimalSI uses the suffixes n, u, m, "", k, M, G, T, P, E.
+	DecimalSI Format = iota
+	// BinarySI uses the suffixes Ki, Mi, Gi, Ti, Pi, Ei.
+	BinarySI
+	// DecimalExponent uses e<n> (e.g. "2e3").
+	DecimalExponent
+)
+
+// String returns the name of the format.
+func (f Format) String() string {
+	switch f {
+	case BinarySI:
+		return "BinarySI"
+	case DecimalExponent:
+		return "DecimalExponent"
+	}
+	return "DecimalSI"
+}
+
+// Quantity is an exact amount of a resource. The zero value is 0 in DecimalSI
+// notation. Quantities are immutable values: every operation returns a new
+// one, so they may be shared and copied freely.
+type Quantity struct {
+	// nanos is the value in units of 10^-9; nil means zero.
+	nanos  *big.Int
+	format Format
+}
+
+var (
+	bigTen   = big.NewInt(10)
+	bigOne   = big.NewInt(1)
+	bigNano  = big.NewInt(1_000_000_000)
+	bigMicro = big.NewInt(1_000_000)
+	big1024  = big.NewInt(1024)
+)
+
+// pow10 returns 10^n for n >= 0.
+func pow10(n int) *big.Int {
+	return new(big.Int).Exp(bigTen, big.NewInt(int64(n)), nil)
+}
+
+// NewQuantity returns the quantity v in DecimalSI notation.
+func NewQuantity(v int64) Quantity {
+	return Quantity{nanos: new(big.Int).Mul(big.NewInt(v), bigNano), format: DecimalSI}
+}
+
+// NewMilliQuantity returns the quantity m/1000 in DecimalSI notation.
+func NewMilliQuantity(m int64) Quantity {
+	return Quantity{nanos: new(big.Int).Mul(big.NewInt(m), bigMicro), format: DecimalSI}
+}
+
+// MustParse is ParseQuantity for constants in programs and tests; it panics
+// on error.
+func MustParse(s string) Quantity {
+	q, err := ParseQuantity(s)
+	if err != nil {
+		panic(fmt.Sprintf("resource.MustParse(%q): %v", s, err))
+	}
+	return q
+}
+
+// decimalSuffixes maps a decimal SI suffix to its power of ten.
+var decimalSuffixes = map[string]int{
+	"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18,
+}
+
+// binarySuffixes maps a binary SI suffix to its power of 1024.
+var binarySuffixes = map[string]int{
+	"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6,
+}
+
+// ParseQuantity parses a quantity: an optionally signed decimal number
+// ("1", "1.5", ".5", "5.") followed by a decimal SI suffix (n u m k M G T P
+// E), a binary SI suffix (Ki Mi Gi Ti Pi Ei) or a decimal exponent ("e3",
+// "E-2"). Errors wrap ErrFormat or ErrRange.
+func ParseQuantity(s string) (Quantity, error) {
+	if s == "" {
+		return Quantity{}, fmt.Errorf("%q: %w", s, ErrFormat)
+	}
+	rest := s
+	neg := false
+	switch rest[0] {
+	case '+':
+		rest = rest[1:]
+	case '-':
+		neg = true
+		rest = rest[1:]
+	}
+	// Digits with at most one dot.
+	i := 0
+	intDigits, fracDigits := "", ""
+	for i < len(rest) && isDigit(rest[i]) {
+		i++
+	}
+	intDigits = rest[:i]
+	if i < len(rest) && rest[i] == '.' {
+		j := i + 1
+		for j < len(rest) && isDigit(rest[j]) {
+			j++
+		}
+		fracDigits = rest[i+1 : j]
+		i = j
+	}
+	if intDigits == "" && fracDigits == "" {
+		return Quantity{}, fmt.Errorf("%q: %w", s, ErrFormat)
+	}
+	suffix := rest[i:]
+
+	format := DecimalSI
+	exp10, exp1024 := 0, 0
+	if e, ok := decimalSuffixes[suffix]; ok {
+		exp10 = e
+	} else if b, ok := binarySuffixes[suffix]; ok {
+		format = BinarySI
+		exp1024 = b
+	} else if suffix[0] == 'e' || suffix[0] == 'E' {
+		e, err := parseExponent(suffix[1:])
+		if err != nil {
+			return Quantity{}, fmt.Errorf("%q: %w", s, err)
+		}
+		format = DecimalExponent
+		exp10 = e
+	} else {
+		return Quantity{}, fmt.Errorf("%q: %w", s, ErrFormat)
+	}
+
+	// mantissa = intDigits.fracDigits = m * 10^-len(frac).
+	mant, ok := new(big.Int).SetString(intDigits+fracDigits, 10)
+	if !ok {
+		return Quantity{}, fmt.Errorf("%q: %w", s, ErrFormat)
+	}
+	if exp1024 > 0 {
+		mant.Lsh(mant, uint(10*exp1024))
+	}
+	// nanos = mant * 10^(exp10 + 9 - len(frac)), rounded up away from zero.
+	shift := exp10 + 9 - len(fracDigits)
+	if shift >= 0 {
+		mant.Mul(mant, pow10(shift))
+	} else {
+		var rem big.Int
+		mant.QuoRem(mant, pow10(-shift), &rem)
+		if rem.Sign() != 0 {
+			mant.Add(mant, bigOne)
+		}
+	}
+	if neg {
+		mant.Neg(mant)
+	}
+	return Quantity{nanos: mant, format: format}, nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// parseExponent parses the signed integer after "e".
+func parseExponent(s string) (int, error) {
+	t := strings.TrimLeft(s, "+-")
+	if len(s)-len(t) > 1 || t == "" {
+		return 0, ErrFormat
+	}
+	for i := 0; i < len(t); i++ {
+		if !isDigit(t[i]) {
+			return 0, ErrFormat
+		}
+	}
+	e, err := strconv.Atoi(s)
+	if err != nil || e > maxExponent || e < -maxExponent {
+		return 0, ErrRange
+	}
+	return e, nil
+}
+
+func (q Quantity) n() *big.Int {
+	if q.nanos == nil {
+		return new(big.Int)
+	}
+	return q.nanos
+}
+
+// Format returns the notation q is written in.
+func (q Quantity) Format() Format { return q.format }
+
+// IsZero reports whether q is zero.
+func (q Quantity) IsZero() bool { return q.nanos == nil || q.nanos.Sign() == 0 }
+
+// Sign returns -1, 0 or +1 as q is negative, zero or positive.
+func (q Quantity) Sign() int { return q.n().Sign() }
+
+// Cmp compares q and o: -1 if q < o, 0 if equal, +1 if q > o.
+func (q Quantity) Cmp(o Quantity) int { return q.n().Cmp(o.n()) }
+
+// Equal reports whether q and o are the same amount, whatever their notation.
+func (q Quantity) Equal(o Quantity) bool { return q.Cmp(o) == 0 }
+
+// Add returns q + o in q's notation (o's when q is the zero value).
+func (q Quantity) Add(o Quantity) Quantity {
+	return Quantity{nanos: new(big.Int).Add(q.n(), o.n()), format: q.sumFormat(o)}
+}
+
+// Sub returns q - o in q's notation (o's when q is the zero value).
+func (q Quantity) Sub(o Quantity) Quantity {
+	return Quantity{nanos: new(big.Int).Sub(q.n(), o.n()), format: q.sumFormat(o)}
+}
+
+func (q Quantity) sumFormat(o Quantity) Format {
+	if q.nanos == nil {
+		return o.format
+	}
+	return q.format
+}
+
+// Neg returns -q.
+func (q Quantity) Neg() Quantity {
+	return Quantity{nanos: new(big.Int).Neg(q.n()), format: q.format}
+}
+
+// ceilDiv returns ceil(a/b) for b > 0, saturated to the int64 range.
+func ceilDiv(a, b *big.Int) int64 {
+	var quo, rem big.Int
+	quo.QuoRem(a, b, &rem) // truncated toward zero
+	if rem.Sign() > 0 {
+		quo.Add(&quo, bigOne)
+	}
+	if !quo.IsInt64() {
+		if quo.Sign() > 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return quo.Int64()
+}
+
+// Value returns q rounded up to an integer (the ceiling), saturated to the
+// int64 range.
+func (q Quantity) Value() int64 { return ceilDiv(q.n(), bigNano) }
+
+// MilliValue returns q*1000 rounded up to an integer (the ceiling),
+// saturated to the int64 range.
+func (q Quantity) MilliValue() int64 { return ceilDiv(q.n(), bigMicro) }
+
+// String returns the canonical form of q in its notation, as Kubernetes
+// prints it: the largest suffix that leaves an integer mantissa ("1500m",
+// "1k", "1Gi", "2e3"). A BinarySI quantity smaller than 1024 in magnitude
+// or not a whole number prints in DecimalSI.
+func (q Quantity) String() string {
+	v := q.n()
+	if v.Sign() == 0 {
+		return "0"
+	}
+	abs := new(big.Int).Abs(v)
+	sign := ""
+	if v.Sign() < 0 {
+		sign = "-"
+	}
+	format := q.format
+	if format == BinarySI {
+		var units, rem big.Int
+		units.QuoRem(abs, bigNano, &rem)
+		if rem.Sign() != 0 || units.Cmp(big1024) < 0 {
+			format = DecimalSI
+		} else {
+			k := 0
+			for k < 6 {
+				var r big.Int
+				var qt big.Int
+				qt.QuoRem(&units, big1024, &r)
+				if r.Sign() != 0 {
+					break
+				}
+				units.Set(&qt)
+				k++
+			}
+			suffix := []string{"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"}[k]
+			return sign + units.String() + suffix
+		}
+	}
+	// Decimal: strip trailing zeros in groups of three, starting at 10^-9.
+	exp := -9
+	m := new(big.Int).Set(abs)
+	thousand := big.NewInt(1000)
+	var qt, r big.Int
+	for {
+		if format == DecimalSI && exp >= 18 {
+			break
+		}
+		qt.QuoRem(m, thousand, &r)
+		if r.Sign() != 0 {
+			break
+		}
+		m.Set(&qt)
+		exp += 3
+	}
+	if format == DecimalExponent {
+		if exp == 0 {
+			return sign + m.String()
+		}
+		return sign + m.String() + "e" + strconv.Itoa(exp)
+	}
+	suffix := map[int]string{-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}[exp]
+	return sign + m.String() + suffix
+}
+
+// MarshalText implements encoding.TextMarshaler with the canonical form.
+func (q Quantity) MarshalText() ([]byte, error) { return []byte(q.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler with ParseQuantity.
+func (q *Quantity) UnmarshalText(b []byte) error {
+	p, err := ParseQuantity(string(b))
+	if err != nil {
+		return err
+	}
+	*q = p
+	return nil
+}
