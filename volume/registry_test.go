@@ -21,7 +21,6 @@ func TestRegistry(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		err     error
 		setup   func() error
 		wantErr error
 	}{
