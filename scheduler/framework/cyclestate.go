@@ -1,0 +1,89 @@
+package framework
+
+import (
+	"fmt"
+	"sync"
+)
+
+// StateKey names one piece of data in a CycleState; plugins use their own
+// name (or a name derived from it) to avoid clashes.
+type StateKey string
+
+// StateData is data a plugin stores in a CycleState. Clone must return a
+// copy that the preemption simulation can change without touching the
+// original (data that is never changed may return itself).
+type StateData interface {
+	Clone() StateData
+}
+
+// ErrNotFound is returned by CycleState.Read for a key never written.
+var ErrNotFound = fmt.Errorf("not found in cycle state")
+
+// CycleState is the data shared by the plugins during one scheduling cycle
+// of one pod. It is safe for concurrent use; writes normally happen in
+// PreFilter and PreScore, reads in Filter and Score.
+type CycleState struct {
+	mu sync.RWMutex
+	m  map[StateKey]StateData
+	// skipFilter and skipScore hold the plugins that returned Skip from
+	// PreFilter and PreScore; written only by the framework between phases.
+	skipFilter map[string]bool
+	skipScore  map[string]bool
+}
+
+// NewCycleState returns an empty state.
+func NewCycleState() *CycleState {
+	return &CycleState{m: make(map[StateKey]StateData)}
+}
+
+// Read returns the data under key, or an error wrapping ErrNotFound.
+func (c *CycleState) Read(key StateKey) (StateData, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if v, ok := c.m[key]; ok {
+		return v, nil
+	}
+	return nil, fmt.Errorf("%s: %w", key, ErrNotFound)
+}
+
+// Write stores data under key.
+func (c *CycleState) Write(key StateKey, data StateData) {
+	c.mu.Lock()
+	c.m[key] = data
+	c.mu.Unlock()
+}
+
+// Delete removes key.
+func (c *CycleState) Delete(key StateKey) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
+}
+
+// Clone returns a state whose data are clones of c's.
+func (c *CycleState) Clone() *CycleState {
+	if c == nil {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := &CycleState{m: make(map[StateKey]StateData, len(c.m)), skipFilter: c.skipFilter, skipScore: c.skipScore}
+	for k, v := range c.m {
+		out.m[k] = v.Clone()
+	}
+	return out
+}
+
+// ReadAs reads key and asserts its type.
+func ReadAs[T StateData](c *CycleState, key StateKey) (T, error) {
+	var zero T
+	v, err := c.Read(key)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := v.(T)
+	if !ok {
+		return zero, fmt.Errorf("%s: state has type %T, want %T", key, v, zero)
+	}
+	return t, nil
+}

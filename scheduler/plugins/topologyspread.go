@@ -1,0 +1,279 @@
+package plugins
+
+import (
+	"context"
+	"maps"
+	"math"
+
+	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/api/labels"
+	"github.com/coxswain-io/coxswain/scheduler/framework"
+)
+
+// PodTopologySpread rejection reasons.
+const (
+	ReasonTopologySpread        = "node(s) didn't match pod topology spread constraints"
+	ReasonTopologySpreadMissing = "node(s) didn't match pod topology spread constraints (missing required label)"
+)
+
+// PodTopologySpread enforces topologySpreadConstraints with
+// whenUnsatisfiable DoNotSchedule (the default) in Filter and prefers
+// smaller skew for ScheduleAnyway constraints in Score. Only nodes that
+// satisfy the pod's nodeSelector and required node affinity and carry every
+// constraint's topology key count as domains, as in Kubernetes' default
+// node inclusion policy.
+type PodTopologySpread struct {
+	h framework.Handle
+}
+
+// NewPodTopologySpread returns the plugin reading nodes through h.
+func NewPodTopologySpread(h framework.Handle) *PodTopologySpread { return &PodTopologySpread{h: h} }
+
+// Name returns PodTopologySpread.
+func (*PodTopologySpread) Name() string { return NamePodTopologySpread }
+
+type spreadConstraint struct {
+	maxSkew     int64
+	key         string
+	minDomains  int
+	selector    labels.Selector
+	selfMatches bool
+}
+
+func parseConstraints(pod *api.Pod, hard bool) ([]spreadConstraint, error) {
+	var out []spreadConstraint
+	for _, c := range pod.GetSpec().GetTopologySpreadConstraints() {
+		isHard := c.GetWhenUnsatisfiable() == "" || c.GetWhenUnsatisfiable() == "DoNotSchedule"
+		if isHard != hard {
+			continue
+		}
+		sel, err := labels.FromLabelSelector(c.GetLabelSelector())
+		if err != nil {
+			return nil, err
+		}
+		md := 1
+		if c.MinDomains != nil {
+			md = int(c.GetMinDomains())
+		}
+		out = append(out, spreadConstraint{
+			maxSkew:     max(1, int64(c.GetMaxSkew())),
+			key:         c.GetTopologyKey(),
+			minDomains:  md,
+			selector:    sel,
+			selfMatches: sel.Matches(labels.Set(pod.GetMetadata().GetLabels())),
+		})
+	}
+	return out, nil
+}
+
+func eligible(pod *api.Pod, n *framework.NodeInfo, cs []spreadConstraint) bool {
+	if n.Node() == nil || !PodMatchesNodeSelectorAndAffinity(pod, n.Node()) {
+		return false
+	}
+	nl := n.Node().GetMetadata().GetLabels()
+	for _, c := range cs {
+		if _, ok := nl[c.key]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *spreadConstraint) counts(pod *api.Pod, e *api.Pod) bool {
+	return e.GetMetadata().GetNamespace() == pod.GetMetadata().GetNamespace() &&
+		e.GetMetadata().GetDeletionTimestamp() == nil &&
+		c.selector.Matches(labels.Set(e.GetMetadata().GetLabels()))
+}
+
+type spreadState struct {
+	constraints []spreadConstraint
+	counts      []map[string]int64 // per constraint: domain value -> matching pods
+}
+
+func (s *spreadState) Clone() framework.StateData {
+	out := &spreadState{constraints: s.constraints, counts: make([]map[string]int64, len(s.counts))}
+	for i, m := range s.counts {
+		out.counts[i] = maps.Clone(m)
+	}
+	return out
+}
+
+func (s *spreadState) minCount(i int) int64 {
+	m := s.counts[i]
+	if len(m) < s.constraints[i].minDomains {
+		return 0
+	}
+	lo := int64(math.MaxInt64)
+	for _, v := range m {
+		lo = min(lo, v)
+	}
+	if lo == math.MaxInt64 {
+		return 0
+	}
+	return lo
+}
+
+const spreadKey framework.StateKey = "PreFilter" + NamePodTopologySpread
+
+func buildCounts(pod *api.Pod, cs []spreadConstraint, nodes []*framework.NodeInfo) []map[string]int64 {
+	counts := make([]map[string]int64, len(cs))
+	for i := range counts {
+		counts[i] = map[string]int64{}
+	}
+	for _, n := range nodes {
+		if !eligible(pod, n, cs) {
+			continue
+		}
+		nl := n.Node().GetMetadata().GetLabels()
+		for i := range cs {
+			v := nl[cs[i].key]
+			counts[i][v] += 0
+			for _, e := range n.Pods {
+				if cs[i].counts(pod, e.Pod) {
+					counts[i][v]++
+				}
+			}
+		}
+	}
+	return counts
+}
+
+// PreFilter counts matching pods per domain for hard constraints.
+func (p *PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleState, pod *framework.PodInfo) *framework.Status {
+	cs, err := parseConstraints(pod.Pod, true)
+	if err != nil {
+		return framework.NewStatus(framework.UnschedulableAndUnresolvable, err.Error())
+	}
+	if len(cs) == 0 {
+		return framework.NewStatus(framework.Skip)
+	}
+	state.Write(spreadKey, &spreadState{constraints: cs, counts: buildCounts(pod.Pod, cs, p.h.SnapshotLister().List())})
+	return nil
+}
+
+func (p *PodTopologySpread) update(state *framework.CycleState, pod, e *framework.PodInfo, n *framework.NodeInfo, delta int64) *framework.Status {
+	s, err := framework.ReadAs[*spreadState](state, spreadKey)
+	if err != nil {
+		return framework.AsStatus(err)
+	}
+	if !eligible(pod.Pod, n, s.constraints) {
+		return nil
+	}
+	nl := n.Node().GetMetadata().GetLabels()
+	for i := range s.constraints {
+		if s.constraints[i].counts(pod.Pod, e.Pod) {
+			s.counts[i][nl[s.constraints[i].key]] += delta
+		}
+	}
+	return nil
+}
+
+// AddPod implements framework.PreFilterExtensions.
+func (p *PodTopologySpread) AddPod(_ context.Context, state *framework.CycleState, pod, toAdd *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
+	return p.update(state, pod, toAdd, node, 1)
+}
+
+// RemovePod implements framework.PreFilterExtensions.
+func (p *PodTopologySpread) RemovePod(_ context.Context, state *framework.CycleState, pod, toRemove *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
+	return p.update(state, pod, toRemove, node, -1)
+}
+
+// Filter rejects a node where placing the pod would make a domain exceed
+// maxSkew above the least-populated domain.
+func (p *PodTopologySpread) Filter(_ context.Context, state *framework.CycleState, _ *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
+	s, err := framework.ReadAs[*spreadState](state, spreadKey)
+	if err != nil {
+		return framework.AsStatus(err)
+	}
+	nl := node.Node().GetMetadata().GetLabels()
+	for i, c := range s.constraints {
+		v, ok := nl[c.key]
+		if !ok {
+			return framework.NewStatus(framework.UnschedulableAndUnresolvable, ReasonTopologySpreadMissing)
+		}
+		self := int64(0)
+		if c.selfMatches {
+			self = 1
+		}
+		if s.counts[i][v]+self-s.minCount(i) > c.maxSkew {
+			return framework.NewStatus(framework.Unschedulable, ReasonTopologySpread)
+		}
+	}
+	return nil
+}
+
+type spreadScoreState struct {
+	constraints []spreadConstraint
+	counts      []map[string]int64
+}
+
+func (s *spreadScoreState) Clone() framework.StateData { return s }
+
+const spreadScoreKey framework.StateKey = "PreScore" + NamePodTopologySpread
+
+// PreScore counts matching pods per domain for soft constraints.
+func (p *PodTopologySpread) PreScore(_ context.Context, state *framework.CycleState, pod *framework.PodInfo, _ []*framework.NodeInfo) *framework.Status {
+	cs, err := parseConstraints(pod.Pod, false)
+	if err != nil || len(cs) == 0 {
+		return framework.NewStatus(framework.Skip)
+	}
+	state.Write(spreadScoreKey, &spreadScoreState{constraints: cs, counts: buildCounts(pod.Pod, cs, p.h.SnapshotLister().List())})
+	return nil
+}
+
+// Score is the number of matching pods in the node's domains (fewer is
+// better after normalization); nodes missing a key score the worst.
+func (p *PodTopologySpread) Score(_ context.Context, state *framework.CycleState, _ *framework.PodInfo, node *framework.NodeInfo) (int64, *framework.Status) {
+	s, err := framework.ReadAs[*spreadScoreState](state, spreadScoreKey)
+	if err != nil {
+		return 0, framework.AsStatus(err)
+	}
+	nl := node.Node().GetMetadata().GetLabels()
+	var total int64
+	for i, c := range s.constraints {
+		v, ok := nl[c.key]
+		if !ok {
+			return -1, nil // marked for NormalizeScore: worst score
+		}
+		total += s.counts[i][v]
+	}
+	return total, nil
+}
+
+// ScoreExtensions implements framework.ScorePlugin.
+func (p *PodTopologySpread) ScoreExtensions() framework.ScoreExtensions { return p }
+
+// NormalizeScore maps the fewest matching pods to MaxNodeScore and nodes
+// missing a topology key to 0.
+func (p *PodTopologySpread) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *framework.PodInfo, scores []framework.NodeScore) *framework.Status {
+	valid := make([]framework.NodeScore, 0, len(scores))
+	for _, s := range scores {
+		if s.Score >= 0 {
+			valid = append(valid, s)
+		}
+	}
+	normalize(valid, true)
+	j := 0
+	for i := range scores {
+		if scores[i].Score < 0 {
+			scores[i].Score = 0
+			continue
+		}
+		scores[i].Score = valid[j].Score
+		j++
+	}
+	return nil
+}
+
+// EventsToRegister implements framework.EnqueueExtensions.
+func (p *PodTopologySpread) EventsToRegister() []framework.ClusterEvent {
+	return []framework.ClusterEvent{{Resource: framework.ResourceAssignedPod, Action: framework.ActionAll}, {Resource: framework.ResourceNode, Action: framework.ActionAdd | framework.ActionUpdate}}
+}
+
+var (
+	_ framework.PreFilterPlugin     = (*PodTopologySpread)(nil)
+	_ framework.PreFilterExtensions = (*PodTopologySpread)(nil)
+	_ framework.FilterPlugin        = (*PodTopologySpread)(nil)
+	_ framework.PreScorePlugin      = (*PodTopologySpread)(nil)
+	_ framework.ScorePlugin         = (*PodTopologySpread)(nil)
+)
