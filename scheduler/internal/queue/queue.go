@@ -61,15 +61,15 @@ type Config struct {
 
 // Queue is the scheduling queue. All methods are safe for concurrent use.
 type Queue struct {
-	cfg    Config
-	mu     sync.Mutex
-	cond   *sync.Cond
-	pods   map[string]*QueuedPod
+	cfg  Config
+	mu   sync.Mutex
+	cond *sync.Cond
+	pods map[string]*QueuedPod
 	// unsched holds the pods with where == whereUnschedulable.
 	unsched map[string]*QueuedPod
 	active  podHeap
-	back   podHeap
-	closed bool
+	back    podHeap
+	closed  bool
 
 	cycle            int64
 	moveRequestCycle int64
