@@ -1,0 +1,318 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/coxswain-io/coxswain/orchestrator/metrics"
+	"github.com/coxswain-io/coxswain/orchestrator/reconcile"
+	"github.com/coxswain-io/coxswain/orchestrator/workqueue"
+)
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		m := map[string]any{}
+		if err := json.Unmarshal([]byte(l), &m); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// start runs a controller with no watches (requests come from Enqueue) and
+// stops it at cleanup.
+func start(t *testing.T, opts Options) (*Controller, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Metrics = m
+	if opts.RateLimiter == nil {
+		opts.RateLimiter = workqueue.NewExponential[reconcile.Request](time.Millisecond, 10*time.Millisecond)
+	}
+	c, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Start returned %v", err)
+		}
+	})
+	eventually(t, "controller to run", func() bool { return c.Enqueue(reconcile.Request{Name: "__probe"}) })
+	return c, reg
+}
+
+func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue next
+				}
+			}
+			if m.Counter != nil {
+				return m.GetCounter().GetValue()
+			}
+			if m.Histogram != nil {
+				return float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return 0
+}
+
+func TestOptionsValidate(t *testing.T) {
+	r := reconcile.Func(func(context.Context, reconcile.Request) (reconcile.Result, error) { return reconcile.Result{}, nil })
+	tests := []struct {
+		name string
+		opts Options
+		ok   bool
+	}{
+		{"ok", Options{Name: "c", Reconciler: r}, true},
+		{"no name", Options{Reconciler: r}, false},
+		{"no reconciler", Options{Name: "c"}, false},
+		{"negative workers", Options{Name: "c", Reconciler: r, Workers: -1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.opts)
+			if (err == nil) != tt.ok {
+				t.Fatalf("New error = %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestResults(t *testing.T) {
+	type outcome struct {
+		res reconcile.Result
+		err error
+	}
+	tests := []struct {
+		name string
+		// script is what successive reconciles of the key return; after it
+		// runs out, reconciles return done.
+		script    []outcome
+		wantCalls int
+		result    string
+	}{
+		{"done", []outcome{{}}, 1, metrics.ResultSuccess},
+		{"error retried with backoff", []outcome{{err: errors.New("boom")}, {err: errors.New("boom")}, {}}, 3, metrics.ResultError},
+		{"requeue", []outcome{{res: reconcile.Result{Requeue: true}}, {}}, 2, metrics.ResultRequeue},
+		{"requeue after", []outcome{{res: reconcile.Result{RequeueAfter: time.Millisecond}}, {}}, 2, metrics.ResultRequeueAfter},
+		{"terminal not retried", []outcome{{err: reconcile.Terminal(errors.New("bad spec"))}, {}}, 1, metrics.ResultTerminal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			r := reconcile.Func(func(_ context.Context, req reconcile.Request) (reconcile.Result, error) {
+				if req.Name != "obj" {
+					return reconcile.Result{}, nil
+				}
+				n := int(calls.Add(1)) - 1
+				if n < len(tt.script) {
+					return tt.script[n].res, tt.script[n].err
+				}
+				return reconcile.Result{}, nil
+			})
+			c, reg := start(t, Options{Name: "test", Reconciler: r})
+			c.Enqueue(reconcile.Request{Namespace: "ns", Name: "obj"})
+			eventually(t, "the scripted reconciles", func() bool { return int(calls.Load()) >= tt.wantCalls })
+			eventually(t, "the result metric", func() bool {
+				return counter(t, reg, "coxswain_controller_reconcile_total", map[string]string{"controller": "test", "result": tt.result}) >= 1
+			})
+			// A terminal error must not come back on its own: enqueue another
+			// key and wait for it, then check the count did not move.
+			if tt.result == metrics.ResultTerminal {
+				c.Enqueue(reconcile.Request{Name: "other"})
+				eventually(t, "other key", func() bool {
+					return counter(t, reg, "coxswain_controller_reconcile_total", map[string]string{"controller": "test", "result": metrics.ResultSuccess}) >= 2
+				})
+				if got := calls.Load(); got != 1 {
+					t.Fatalf("terminal error reconciled %d times, want 1", got)
+				}
+				if got := counter(t, reg, "coxswain_controller_reconcile_errors_total", map[string]string{"controller": "test"}); got != 1 {
+					t.Fatalf("errors_total = %v, want 1", got)
+				}
+			}
+			if got := counter(t, reg, "coxswain_controller_reconcile_time_seconds", map[string]string{"controller": "test"}); got < float64(tt.wantCalls) {
+				t.Fatalf("latency samples = %v, want >= %d", got, tt.wantCalls)
+			}
+		})
+	}
+}
+
+func TestPanicIsRetried(t *testing.T) {
+	var calls atomic.Int32
+	r := reconcile.Func(func(_ context.Context, req reconcile.Request) (reconcile.Result, error) {
+		if req.Name == "obj" && calls.Add(1) == 1 {
+			panic("reconciler bug")
+		}
+		return reconcile.Result{}, nil
+	})
+	c, _ := start(t, Options{Name: "test", Reconciler: r, Logger: slog.New(slog.DiscardHandler)})
+	c.Enqueue(reconcile.Request{Name: "obj"})
+	eventually(t, "retry after panic", func() bool { return calls.Load() >= 2 })
+}
+
+func TestKeyNeverReconciledConcurrently(t *testing.T) {
+	var active, maxActive, total atomic.Int32
+	r := reconcile.Func(func(_ context.Context, req reconcile.Request) (reconcile.Result, error) {
+		if req.Name != "hot" {
+			return reconcile.Result{}, nil
+		}
+		n := active.Add(1)
+		for {
+			m := maxActive.Load()
+			if n <= m || maxActive.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(100 * time.Microsecond) // widen the window a second worker could use
+		active.Add(-1)
+		total.Add(1)
+		return reconcile.Result{}, nil
+	})
+	c, _ := start(t, Options{Name: "test", Reconciler: r, Workers: 8})
+	for range 200 {
+		c.Enqueue(reconcile.Request{Name: "hot"})
+	}
+	eventually(t, "some reconciles", func() bool { return total.Load() >= 1 })
+	for range 200 {
+		c.Enqueue(reconcile.Request{Name: "hot"})
+	}
+	eventually(t, "queue to drain", func() bool { return active.Load() == 0 && total.Load() >= 2 })
+	if m := maxActive.Load(); m != 1 {
+		t.Fatalf("key reconciled by %d workers at once", m)
+	}
+}
+
+func TestLogsCarryControllerAndKey(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var done atomic.Bool
+	r := reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+		if req.Name != "obj" {
+			return reconcile.Result{}, nil
+		}
+		reconcile.Logger(ctx).Info("user line")
+		if done.Swap(true) {
+			return reconcile.Result{}, nil
+		}
+		return reconcile.Result{}, errors.New("first try fails")
+	})
+	c, _ := start(t, Options{Name: "logger-test", Reconciler: r, Logger: logger})
+	c.Enqueue(reconcile.Request{Namespace: "ns", Name: "obj"})
+	eventually(t, "two reconciles logged", func() bool {
+		n := 0
+		for _, l := range buf.lines() {
+			if l["msg"] == "user line" {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	var sawError bool
+	for _, l := range buf.lines() {
+		if l["controller"] != "logger-test" {
+			t.Errorf("log line without controller: %v", l)
+		}
+		if l["key"] == "ns/obj" && l["msg"] == "reconcile failed; retrying with backoff" {
+			sawError = true
+		}
+		if l["msg"] == "user line" && l["key"] != "ns/obj" {
+			t.Errorf("reconciler's log line without key: %v", l)
+		}
+	}
+	if !sawError {
+		t.Error("no error line with the key for the failed reconcile")
+	}
+}
+
+func TestStartTwiceAndRestart(t *testing.T) {
+	var calls atomic.Int32
+	r := reconcile.Func(func(context.Context, reconcile.Request) (reconcile.Result, error) {
+		calls.Add(1)
+		return reconcile.Result{}, nil
+	})
+	c, err := New(Options{Name: "restart", Reconciler: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- c.Start(ctx) }()
+		eventually(t, "running", func() bool { return c.Enqueue(reconcile.Request{Name: "x"}) })
+		if err := c.Start(ctx); !errors.Is(err, ErrAlreadyRunning) {
+			t.Fatalf("round %d: second Start = %v, want ErrAlreadyRunning", round, err)
+		}
+		eventually(t, "reconcile", func() bool { return calls.Load() > int32(round) })
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("round %d: Start = %v", round, err)
+		}
+		if c.Enqueue(reconcile.Request{Name: "x"}) {
+			t.Fatalf("round %d: Enqueue succeeded on a stopped controller", round)
+		}
+	}
+}
