@@ -10,9 +10,9 @@ import (
 // Plugin is the base every volume plugin implements. Plugins are safe for
 // concurrent use; per-call state travels in the request, not in the plugin.
 type Plugin interface {
-	// Name is the plugin's unique name, e.g. "empty-dir". It is also the
-	// directory under <podDir>/volumes holding the plugin's volumes, so it
-	// must be a single path element.
+	// Name is the plugin's unique name, e.g. "empty-dir" or
+	// "coxswain.io/local". Escaped ('/' -> '~') it is also the directory
+	// under <podDir>/volumes holding the plugin's volumes.
 	Name() string
 	// CanSupport reports whether the plugin handles spec.
 	CanSupport(spec *Spec) bool

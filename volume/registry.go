@@ -32,11 +32,12 @@ func NewRegistry(log *slog.Logger) *Registry {
 }
 
 // Register adds p. It fails with ErrDuplicate if a plugin of the same name is
-// registered, and ErrInvalidSpec if the name is not a single path element.
+// registered, and ErrInvalidSpec if the name is empty or has a '~', a '\0'
+// or a "." / ".." element.
 func (r *Registry) Register(p Plugin) error {
 	name := p.Name()
-	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, '/') {
-		return fmt.Errorf("register plugin %q: name must be one path element: %w", name, ErrInvalidSpec)
+	if !validName(name) {
+		return fmt.Errorf("register plugin %q: name must be non-empty, without '~', NUL or dot elements: %w", name, ErrInvalidSpec)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -121,9 +122,29 @@ func (r *Registry) FindProvisioner(name string) (Provisioner, error) {
 	return pr, nil
 }
 
-// VolumeDir returns the directory of a pod's volume handled by plugin.
+func validName(name string) bool {
+	if name == "" || strings.ContainsAny(name, "~\x00") {
+		return false
+	}
+	for _, el := range strings.Split(name, "/") {
+		if el == "" || el == "." || el == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+// EscapePluginName turns a plugin name into one path element: '/' becomes
+// '~' ("coxswain.io/local" -> "coxswain.io~local").
+func EscapePluginName(name string) string { return strings.ReplaceAll(name, "/", "~") }
+
+// UnescapePluginName reverses EscapePluginName.
+func UnescapePluginName(dir string) string { return strings.ReplaceAll(dir, "~", "/") }
+
+// VolumeDir returns the directory of a pod's volume handled by plugin:
+// <podDir>/volumes/<escaped plugin name>/<volume name>.
 func VolumeDir(podDir, plugin, volume string) string {
-	return filepath.Join(podDir, "volumes", plugin, volume)
+	return filepath.Join(podDir, "volumes", EscapePluginName(plugin), volume)
 }
 
 // SetUpPod sets up every volume of pod under podDir and returns the host
@@ -187,14 +208,14 @@ func (r *Registry) TearDownPod(ctx context.Context, podDir string) error {
 	}
 	var errs []error
 	for _, pd := range pluginDirs {
-		p, err := r.Plugin(pd.Name())
+		p, err := r.Plugin(UnescapePluginName(pd.Name()))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("tear down %s: %w", filepath.Join(root, pd.Name()), err))
 			continue
 		}
 		m, ok := p.(Mounter)
 		if !ok {
-			errs = append(errs, fmt.Errorf("tear down %s: plugin cannot unmount: %w", pd.Name(), ErrNotSupported))
+			errs = append(errs, fmt.Errorf("tear down %s: plugin %q cannot unmount: %w", pd.Name(), p.Name(), ErrNotSupported))
 			continue
 		}
 		vols, err := os.ReadDir(filepath.Join(root, pd.Name()))

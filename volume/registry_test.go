@@ -25,7 +25,9 @@ func TestRegistry(t *testing.T) {
 		wantErr error
 	}{
 		{name: "duplicate", setup: func() error { return reg.Register(fake.New("a")) }, wantErr: volume.ErrDuplicate},
-		{name: "bad name", setup: func() error { return reg.Register(fake.New("x/y")) }, wantErr: volume.ErrInvalidSpec},
+		{name: "bad name", setup: func() error { return reg.Register(fake.New("x~y")) }, wantErr: volume.ErrInvalidSpec},
+		{name: "dot element", setup: func() error { return reg.Register(fake.New("x/../y")) }, wantErr: volume.ErrInvalidSpec},
+		{name: "slash name", setup: func() error { return reg.Register(fake.New("vendor.io/thing")) }},
 		{name: "empty name", setup: func() error { return reg.Register(fake.New("")) }, wantErr: volume.ErrInvalidSpec},
 		{name: "no plugin", setup: func() error {
 			_, err := reg.Find(volume.SpecFromVolume(&api.Volume{Name: "v", FlexVolume: &api.FlexVolumeSource{Driver: "c"}}))
@@ -56,15 +58,16 @@ func TestRegistry(t *testing.T) {
 func TestRegistryPodLifecycle(t *testing.T) {
 	ctx := t.Context()
 	reg := volume.NewRegistry(nil)
-	p := fake.New("fake")
+	// A name with a slash exercises the escaped directory name.
+	p := fake.New("vendor.io/fake")
 	if err := reg.Register(p); err != nil {
 		t.Fatal(err)
 	}
 	pod := &api.Pod{
 		Metadata: &api.ObjectMeta{Name: "web", Namespace: "default"},
 		Spec: &api.PodSpec{Volumes: []*api.Volume{
-			{Name: "one", FlexVolume: &api.FlexVolumeSource{Driver: "fake", Options: map[string]string{"k": "1"}}},
-			{Name: "two", FlexVolume: &api.FlexVolumeSource{Driver: "fake"}},
+			{Name: "one", FlexVolume: &api.FlexVolumeSource{Driver: "vendor.io/fake", Options: map[string]string{"k": "1"}}},
+			{Name: "two", FlexVolume: &api.FlexVolumeSource{Driver: "vendor.io/fake"}},
 		}},
 	}
 	podDir := t.TempDir()
@@ -72,8 +75,11 @@ func TestRegistryPodLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := volume.VolumeDir(podDir, "fake", "one"); paths["one"] != want {
+	if want := volume.VolumeDir(podDir, "vendor.io/fake", "one"); paths["one"] != want {
 		t.Fatalf("path of one = %q, want %q", paths["one"], want)
+	}
+	if _, err := os.Stat(filepath.Join(podDir, "volumes", "vendor.io~fake", "one")); err != nil {
+		t.Fatalf("escaped plugin dir: %v", err)
 	}
 	// An orphan left by a plugin nobody registered is reported, not removed.
 	orphan := volume.VolumeDir(podDir, "gone", "x")
