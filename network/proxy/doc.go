@@ -1,2 +1,46 @@
-// Package proxy programs service virtual IPs and node ports with iptables.
+// Package proxy programs service virtual IPs, node ports and load balancing
+// with iptables, in the structure of kube-proxy's iptables mode.
+//
+// # Rules
+//
+// BuildRules is a pure function from services and endpoints to a RuleSet: the
+// chains this package owns in the nat table and their rules.
+//
+//	PREROUTING, OUTPUT  -> CX-SERVICES   one rule per (cluster IP, port) -> CX-SVC-*
+//	PREROUTING, OUTPUT  -> CX-NODEPORTS  (destination is a local address)
+//	                                     one rule per node port -> CX-EXT-*
+//	CX-EXT-*   mark for masquerade, then -> CX-SVC-*
+//	CX-SVC-*   off-cluster sources marked for masquerade; ClientIP affinity
+//	           (-m recent --rcheck); one rule per ready endpoint with
+//	           -m statistic --mode random --probability 1/(n-i) -> CX-SEP-*
+//	CX-SEP-*   traffic from the endpoint itself (hairpin) marked for
+//	           masquerade; DNAT to ip:port (-m recent --set with affinity)
+//	POSTROUTING -> CX-POSTROUTING        MASQUERADE --random-fully if marked
+//
+// Headless services (clusterIP None) and ExternalName services get no rules;
+// only the ready addresses of Endpoints receive traffic.
+//
+// # Applying
+//
+// Syncer applies a RuleSet with iptables-restore, running inside a network
+// namespace when one is given. Chosen from measurement on iptables 1.8.9 with
+// the nf_tables backend (see docs/benchmarks.md):
+//
+//   - The first sync replaces the whole nat table in one transaction: the
+//     rules of other owners (CNI portmap, ...) are read with iptables-save and
+//     written back unchanged beside ours. A --noflush restore that creates
+//     10,000 services takes ~45 s on nft (it grows quadratically); the full
+//     replace takes ~1 s.
+//   - Every later sync is incremental: only chains whose rules changed are
+//     flushed and rewritten, removed chains are deleted, and the two large
+//     shared chains (CX-SERVICES, CX-NODEPORTS) are edited rule by rule with
+//     -D and -A, all in one --noflush restore (~20-40 ms with 10,000
+//     services programmed).
+//   - The jump rules from the built-in chains are kept with go-iptables.
+//
+// A failed restore drops the Syncer's view of what is applied, so the next
+// sync is a full one again.
+//
+// Proxier is the node component: it watches Services and Endpoints through a
+// store.Store and keeps the rules in sync (Start(ctx) error).
 package proxy

@@ -1,0 +1,282 @@
+package proxy
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/coxswain-io/coxswain/api"
+)
+
+// Chains this package owns in the nat table. Every chain it creates starts
+// with ChainPrefix.
+const (
+	ChainPrefix      = "CX-"
+	ChainServices    = "CX-SERVICES"
+	ChainNodePorts   = "CX-NODEPORTS"
+	ChainPostrouting = "CX-POSTROUTING"
+	ChainMarkMasq    = "CX-MARK-MASQ"
+	prefixSvc        = "CX-SVC-"
+	prefixSep        = "CX-SEP-"
+	prefixExt        = "CX-EXT-"
+)
+
+// DefaultMasqueradeMark is the packet mark bit that asks for masquerade.
+const DefaultMasqueradeMark = "0x4000"
+
+// DefaultAffinityTimeout is the ClientIP affinity timeout when the service
+// does not set one (3 hours, as in Kubernetes).
+const DefaultAffinityTimeout = 10800
+
+// Options tune rule generation.
+type Options struct {
+	// ClusterCIDR is the pod range. Traffic to a cluster IP from outside it
+	// is masqueraded. Empty: only hairpin and node-port traffic is.
+	ClusterCIDR string
+	// MasqueradeAll masquerades all traffic to cluster IPs.
+	MasqueradeAll bool
+	// MasqueradeMark is the mark bit; empty means DefaultMasqueradeMark.
+	MasqueradeMark string
+}
+
+// RuleSet is the content of the chains this package owns in the nat table:
+// chain name -> rules in order, each rule the arguments after "-A CHAIN".
+type RuleSet struct {
+	Chains map[string][]string
+}
+
+// NumRules returns the total number of rules.
+func (r *RuleSet) NumRules() int {
+	n := 0
+	for _, rules := range r.Chains {
+		n += len(rules)
+	}
+	return n
+}
+
+// unordered reports whether a chain's rules may be edited one by one: its
+// rules are mutually exclusive, so their order does not matter.
+func unordered(chain string) bool { return chain == ChainServices || chain == ChainNodePorts }
+
+// ServicePortName identifies one port of a service: "namespace/name:port".
+type ServicePortName struct {
+	Namespace, Name, Port string
+	Protocol              string
+}
+
+// String returns "namespace/name:port/protocol".
+func (s ServicePortName) String() string {
+	return s.Namespace + "/" + s.Name + ":" + s.Port + "/" + s.Protocol
+}
+
+func chainName(prefix, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return prefix + base32.StdEncoding.EncodeToString(sum[:])[:16]
+}
+
+// ServiceChain returns the name of a service port's chain.
+func ServiceChain(sp ServicePortName) string { return chainName(prefixSvc, sp.String()) }
+
+// EndpointChain returns the name of the chain of one endpoint of a service port.
+func EndpointChain(sp ServicePortName, endpoint string) string {
+	return chainName(prefixSep, sp.String()+"|"+endpoint)
+}
+
+func externalChain(sp ServicePortName) string { return chainName(prefixExt, sp.String()) }
+
+// Endpoint is one ready backend of a service port.
+type Endpoint struct {
+	IP   netip.Addr
+	Port int32
+}
+
+// String returns ip:port.
+func (e Endpoint) String() string { return netip.AddrPortFrom(e.IP, uint16(e.Port)).String() }
+
+// ReadyEndpoints returns the ready backends of the service port named
+// portName in eps (ports match by name; a service with one unnamed port
+// matches an endpoint port with an empty name), sorted.
+func ReadyEndpoints(eps *api.Endpoints, portName, protocol string) []Endpoint {
+	var out []Endpoint
+	seen := map[Endpoint]bool{}
+	for _, ss := range eps.GetSubsets() {
+		var port int32
+		found := false
+		for _, p := range ss.GetPorts() {
+			if p.GetName() == portName && protocolOf(p.GetProtocol()) == protocol {
+				port, found = p.GetPort(), true
+				break
+			}
+		}
+		if !found {
+			continue
+		}
+		for _, a := range ss.GetAddresses() {
+			ip, err := netip.ParseAddr(a.GetIp())
+			if err != nil {
+				continue
+			}
+			e := Endpoint{IP: ip, Port: port}
+			if !seen[e] {
+				seen[e] = true
+				out = append(out, e)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if c := out[i].IP.Compare(out[j].IP); c != 0 {
+			return c < 0
+		}
+		return out[i].Port < out[j].Port
+	})
+	return out
+}
+
+func protocolOf(p string) string {
+	if p == "" {
+		return "TCP"
+	}
+	return strings.ToUpper(p)
+}
+
+// HasVIP reports whether svc gets a virtual IP: not headless, not
+// ExternalName, and with a cluster IP set.
+func HasVIP(svc *api.Service) bool {
+	ip := svc.GetSpec().GetClusterIp()
+	return ip != "" && ip != "None" && svc.GetSpec().GetType() != "ExternalName"
+}
+
+func hasNodePorts(svc *api.Service) bool {
+	t := svc.GetSpec().GetType()
+	return t == "NodePort" || t == "LoadBalancer"
+}
+
+// BuildRules returns the rule set for services and their endpoints
+// (Endpoints objects match services by namespace and name). It is pure and
+// deterministic: the same input gives the same rules.
+func BuildRules(services []*api.Service, endpoints []*api.Endpoints, opts Options) *RuleSet {
+	eps := make(map[string]*api.Endpoints, len(endpoints))
+	for _, e := range endpoints {
+		eps[e.GetMetadata().GetNamespace()+"/"+e.GetMetadata().GetName()] = e
+	}
+	b := newBuilder(opts)
+	svcs := append([]*api.Service(nil), services...)
+	sort.Slice(svcs, func(i, j int) bool {
+		a, c := svcs[i].GetMetadata(), svcs[j].GetMetadata()
+		if a.GetNamespace() != c.GetNamespace() {
+			return a.GetNamespace() < c.GetNamespace()
+		}
+		return a.GetName() < c.GetName()
+	})
+	for _, svc := range svcs {
+		b.service(svc, eps[svc.GetMetadata().GetNamespace()+"/"+svc.GetMetadata().GetName()])
+	}
+	return b.rs
+}
+
+type builder struct {
+	opts Options
+	mark string
+	rs   *RuleSet
+}
+
+func newBuilder(opts Options) *builder {
+	mark := opts.MasqueradeMark
+	if mark == "" {
+		mark = DefaultMasqueradeMark
+	}
+	rs := &RuleSet{Chains: map[string][]string{
+		ChainServices:  nil,
+		ChainNodePorts: nil,
+		ChainMarkMasq:  {"-j MARK --set-xmark " + mark + "/" + mark},
+		ChainPostrouting: {
+			"-m mark ! --mark " + mark + "/" + mark + " -j RETURN",
+			"-j MARK --set-xmark " + mark + "/0x0",
+			"-j MASQUERADE --random-fully",
+		},
+	}}
+	return &builder{opts: opts, mark: mark, rs: rs}
+}
+
+func (b *builder) add(chain string, rule string) {
+	b.rs.Chains[chain] = append(b.rs.Chains[chain], rule)
+}
+
+func (b *builder) service(svc *api.Service, eps *api.Endpoints) {
+	if !HasVIP(svc) {
+		return
+	}
+	vip, err := netip.ParseAddr(svc.GetSpec().GetClusterIp())
+	if err != nil || !vip.Is4() {
+		return // iptables is IPv4; an IPv6 VIP needs ip6tables
+	}
+	m := svc.GetMetadata()
+	affinity := svc.GetSpec().GetSessionAffinity() == "ClientIP"
+	timeout := int(svc.GetSpec().GetSessionAffinityConfig().GetClientIp().GetTimeoutSeconds())
+	if timeout <= 0 {
+		timeout = DefaultAffinityTimeout
+	}
+	for _, p := range svc.GetSpec().GetPorts() {
+		proto := protocolOf(p.GetProtocol())
+		lproto := strings.ToLower(proto)
+		sp := ServicePortName{Namespace: m.GetNamespace(), Name: m.GetName(), Port: p.GetName(), Protocol: proto}
+		ready := ipv4Only(ReadyEndpoints(eps, p.GetName(), proto))
+		if len(ready) == 0 {
+			continue // no backend: no VIP rule, so nothing is half-programmed
+		}
+		svcChain := ServiceChain(sp)
+		dport := strconv.Itoa(int(p.GetPort()))
+		b.add(ChainServices, fmt.Sprintf("-d %s/32 -p %s -m %s --dport %s -j %s", vip, lproto, lproto, dport, svcChain))
+		b.rs.Chains[svcChain] = []string{}
+		switch {
+		case b.opts.MasqueradeAll:
+			b.add(svcChain, "-j "+ChainMarkMasq)
+		case b.opts.ClusterCIDR != "":
+			b.add(svcChain, fmt.Sprintf("! -s %s -j %s", b.opts.ClusterCIDR, ChainMarkMasq))
+		}
+		if hasNodePorts(svc) && p.GetNodePort() != 0 {
+			ext := externalChain(sp)
+			b.add(ChainNodePorts, fmt.Sprintf("-p %s -m %s --dport %d -j %s", lproto, lproto, p.GetNodePort(), ext))
+			b.rs.Chains[ext] = []string{"-j " + ChainMarkMasq, "-j " + svcChain}
+		}
+		seps := make([]string, len(ready))
+		for i, e := range ready {
+			seps[i] = EndpointChain(sp, e.String())
+		}
+		if affinity {
+			for _, sep := range seps {
+				b.add(svcChain, fmt.Sprintf("-m recent --name %s --mask 255.255.255.255 --rsource --rcheck --seconds %d --reap -j %s", sep, timeout, sep))
+			}
+		}
+		n := len(ready)
+		for i, e := range ready {
+			sep := seps[i]
+			if i < n-1 {
+				b.add(svcChain, fmt.Sprintf("-m statistic --mode random --probability %.10f -j %s", 1/float64(n-i), sep))
+			} else {
+				b.add(svcChain, "-j "+sep)
+			}
+			rules := []string{fmt.Sprintf("-s %s/32 -j %s", e.IP, ChainMarkMasq)}
+			recent := ""
+			if affinity {
+				recent = fmt.Sprintf("-m recent --name %s --mask 255.255.255.255 --rsource --set ", sep)
+			}
+			rules = append(rules, fmt.Sprintf("-p %s %s-m %s -j DNAT --to-destination %s", lproto, recent, lproto, e))
+			b.rs.Chains[sep] = rules
+		}
+	}
+}
+
+func ipv4Only(eps []Endpoint) []Endpoint {
+	out := eps[:0]
+	for _, e := range eps {
+		if e.IP.Is4() {
+			out = append(out, e)
+		}
+	}
+	return out
+}

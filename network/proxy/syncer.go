@@ -1,0 +1,367 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/coreos/go-iptables/iptables"
+)
+
+// SyncerConfig configures a Syncer.
+type SyncerConfig struct {
+	// NetNS is the path of the network namespace to program ("" = the
+	// caller's), e.g. a node namespace in tests.
+	NetNS string
+	// RestoreCommand and SaveCommand are the iptables-restore and
+	// iptables-save binaries; empty means "iptables-restore" and
+	// "iptables-save" from PATH. The nf_tables backend is the one measured.
+	RestoreCommand, SaveCommand string
+}
+
+// Syncer applies RuleSets to the nat table, incrementally after the first
+// sync. It is safe for concurrent use; syncs are serialized.
+type Syncer struct {
+	cfg     SyncerConfig
+	mu      sync.Mutex
+	applied *RuleSet // what the kernel holds, nil when unknown
+}
+
+// NewSyncer returns a Syncer.
+func NewSyncer(cfg SyncerConfig) *Syncer {
+	if cfg.RestoreCommand == "" {
+		cfg.RestoreCommand = "iptables-restore"
+	}
+	if cfg.SaveCommand == "" {
+		cfg.SaveCommand = "iptables-save"
+	}
+	return &Syncer{cfg: cfg}
+}
+
+// SyncResult describes one sync.
+type SyncResult struct {
+	// Full is true when the whole nat table was replaced.
+	Full bool
+	// Chains is the number of chains written or deleted; Lines the number of
+	// lines given to iptables-restore.
+	Chains, Lines int
+	// Duration is the time spent, including iptables-restore.
+	Duration time.Duration
+}
+
+// jump is a rule in a built-in chain leading to one of ours.
+type jump struct{ chain, rule string }
+
+var jumps = []jump{
+	{"PREROUTING", "-m comment --comment coxswain-services -j " + ChainServices},
+	{"OUTPUT", "-m comment --comment coxswain-services -j " + ChainServices},
+	{"PREROUTING", "-m comment --comment coxswain-nodeports -m addrtype --dst-type LOCAL -j " + ChainNodePorts},
+	{"OUTPUT", "-m comment --comment coxswain-nodeports -m addrtype --dst-type LOCAL -j " + ChainNodePorts},
+	{"POSTROUTING", "-m comment --comment coxswain-postrouting -j " + ChainPostrouting},
+}
+
+// Sync makes the nat table hold rs. The first sync (and the first after a
+// failure) replaces the table, keeping other owners' rules; later ones write
+// only what changed.
+func (s *Syncer) Sync(ctx context.Context, rs *RuleSet) (SyncResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	start := time.Now()
+	var res SyncResult
+	var err error
+	if s.applied == nil {
+		res, err = s.fullSync(ctx, rs)
+	} else {
+		res, err = s.incrementalSync(ctx, rs)
+	}
+	res.Duration = time.Since(start)
+	if err != nil {
+		s.applied = nil
+		return res, err
+	}
+	s.applied = rs
+	return res, nil
+}
+
+// Invalidate forgets what is applied, so the next Sync is a full one.
+func (s *Syncer) Invalidate() {
+	s.mu.Lock()
+	s.applied = nil
+	s.mu.Unlock()
+}
+
+func (s *Syncer) fullSync(ctx context.Context, rs *RuleSet) (SyncResult, error) {
+	saved, err := s.run(ctx, nil, s.cfg.SaveCommand, "-t", "nat")
+	if err != nil {
+		return SyncResult{Full: true}, err
+	}
+	var decls, rules []string
+	builtin := map[string]bool{}
+	for _, line := range strings.Split(string(saved), "\n") {
+		switch {
+		case strings.HasPrefix(line, ":"+ChainPrefix), strings.HasPrefix(line, "-A "+ChainPrefix):
+			// ours: rewritten below
+		case strings.HasPrefix(line, ":"):
+			decls = append(decls, line)
+			builtin[strings.Fields(line)[0][1:]] = true
+		case strings.HasPrefix(line, "-A "), strings.HasPrefix(line, "-N "):
+			rules = append(rules, line)
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString("*nat\n")
+	for _, c := range []string{"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"} {
+		if !builtin[c] {
+			fmt.Fprintf(&b, ":%s ACCEPT [0:0]\n", c)
+		}
+	}
+	for _, d := range decls {
+		b.WriteString(d)
+		b.WriteByte('\n')
+	}
+	names := sortedChains(rs)
+	for _, c := range names {
+		fmt.Fprintf(&b, ":%s - [0:0]\n", c)
+	}
+	for _, r := range rules {
+		b.WriteString(r)
+		b.WriteByte('\n')
+	}
+	for _, c := range names {
+		for _, r := range rs.Chains[c] {
+			writeRule(&b, c, r)
+		}
+	}
+	b.WriteString("COMMIT\n")
+	lines := bytes.Count(b.Bytes(), []byte{'\n'})
+	if _, err := s.run(ctx, b.Bytes(), s.cfg.RestoreCommand, "-w", "5"); err != nil {
+		return SyncResult{Full: true, Lines: lines}, err
+	}
+	if err := s.ensureJumps(); err != nil {
+		return SyncResult{Full: true, Lines: lines}, err
+	}
+	return SyncResult{Full: true, Chains: len(names), Lines: lines}, nil
+}
+
+func writeRule(b *bytes.Buffer, chain, rule string) {
+	b.WriteString("-A ")
+	b.WriteString(chain)
+	b.WriteByte(' ')
+	b.WriteString(rule)
+	b.WriteByte('\n')
+}
+
+func sortedChains(rs *RuleSet) []string {
+	names := make([]string, 0, len(rs.Chains))
+	for c := range rs.Chains {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Diff returns the iptables-restore --noflush input that turns the nat
+// chains holding old into ones holding new, and how many chains it touches.
+// It is empty when nothing changed.
+func Diff(old, new *RuleSet) ([]byte, int) {
+	var decl, del, add, drop bytes.Buffer
+	chains := 0
+	for _, c := range sortedChains(new) {
+		want := new.Chains[c]
+		have, existed := old.Chains[c]
+		switch {
+		case !existed:
+			fmt.Fprintf(&decl, ":%s - [0:0]\n", c)
+			for _, r := range want {
+				writeRule(&add, c, r)
+			}
+			chains++
+		case unordered(c):
+			haveSet := make(map[string]bool, len(have))
+			for _, r := range have {
+				haveSet[r] = true
+			}
+			wantSet := make(map[string]bool, len(want))
+			changed := false
+			for _, r := range want {
+				wantSet[r] = true
+				if !haveSet[r] {
+					writeRule(&add, c, r)
+					changed = true
+				}
+			}
+			for _, r := range have {
+				if !wantSet[r] {
+					del.WriteString("-D " + c + " " + r + "\n")
+					changed = true
+				}
+			}
+			if changed {
+				chains++
+			}
+		case !equal(have, want):
+			fmt.Fprintf(&decl, ":%s - [0:0]\n", c)
+			for _, r := range want {
+				writeRule(&add, c, r)
+			}
+			chains++
+		}
+	}
+	for _, c := range sortedChains(old) {
+		if _, ok := new.Chains[c]; !ok {
+			fmt.Fprintf(&decl, ":%s - [0:0]\n", c)
+			fmt.Fprintf(&drop, "-X %s\n", c)
+			chains++
+		}
+	}
+	if chains == 0 {
+		return nil, 0
+	}
+	var b bytes.Buffer
+	b.WriteString("*nat\n")
+	b.Write(decl.Bytes())
+	b.Write(del.Bytes())
+	b.Write(add.Bytes())
+	b.Write(drop.Bytes())
+	b.WriteString("COMMIT\n")
+	return b.Bytes(), chains
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Syncer) incrementalSync(ctx context.Context, rs *RuleSet) (SyncResult, error) {
+	in, chains := Diff(s.applied, rs)
+	if chains == 0 {
+		return SyncResult{}, nil
+	}
+	lines := bytes.Count(in, []byte{'\n'})
+	if _, err := s.run(ctx, in, s.cfg.RestoreCommand, "-w", "5", "--noflush"); err != nil {
+		return SyncResult{Chains: chains, Lines: lines}, err
+	}
+	return SyncResult{Chains: chains, Lines: lines}, nil
+}
+
+// Cleanup removes every rule and chain this package owns from the nat table.
+func (s *Syncer) Cleanup(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.applied = nil
+	err := s.inNetNS(func() error {
+		ipt, err := iptables.New()
+		if err != nil {
+			return fmt.Errorf("iptables: %w", err)
+		}
+		for _, j := range jumps {
+			if err := ipt.DeleteIfExists("nat", j.chain, strings.Fields(j.rule)...); err != nil {
+				return fmt.Errorf("delete jump from %s: %w", j.chain, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	saved, err := s.run(ctx, nil, s.cfg.SaveCommand, "-t", "nat")
+	if err != nil {
+		return err
+	}
+	var decl, drop bytes.Buffer
+	for _, line := range strings.Split(string(saved), "\n") {
+		if strings.HasPrefix(line, ":"+ChainPrefix) {
+			c := strings.Fields(line)[0][1:]
+			fmt.Fprintf(&decl, ":%s - [0:0]\n", c)
+			fmt.Fprintf(&drop, "-X %s\n", c)
+		}
+	}
+	if decl.Len() == 0 {
+		return nil
+	}
+	in := "*nat\n" + decl.String() + drop.String() + "COMMIT\n"
+	_, err = s.run(ctx, []byte(in), s.cfg.RestoreCommand, "-w", "5", "--noflush")
+	return err
+}
+
+func (s *Syncer) ensureJumps() error {
+	return s.inNetNS(func() error {
+		ipt, err := iptables.New()
+		if err != nil {
+			return fmt.Errorf("iptables: %w", err)
+		}
+		for _, j := range jumps {
+			if err := ipt.AppendUnique("nat", j.chain, strings.Fields(j.rule)...); err != nil {
+				return fmt.Errorf("jump from %s: %w", j.chain, err)
+			}
+		}
+		return nil
+	})
+}
+
+// CheckJumps reports whether every jump rule from the built-in chains is in
+// place (someone flushing the table removes them).
+func (s *Syncer) CheckJumps() (bool, error) {
+	ok := true
+	err := s.inNetNS(func() error {
+		ipt, err := iptables.New()
+		if err != nil {
+			return fmt.Errorf("iptables: %w", err)
+		}
+		for _, j := range jumps {
+			exists, err := ipt.Exists("nat", j.chain, strings.Fields(j.rule)...)
+			if err != nil {
+				return err
+			}
+			ok = ok && exists
+		}
+		return nil
+	})
+	return ok, err
+}
+
+func (s *Syncer) inNetNS(fn func() error) error {
+	if s.cfg.NetNS == "" {
+		return fn()
+	}
+	return ns.WithNetNSPath(s.cfg.NetNS, func(ns.NetNS) error { return fn() })
+}
+
+// run runs a command with stdin in the Syncer's network namespace (the
+// child inherits the namespace of the locked thread that forks it).
+func (s *Syncer) run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
+	var out []byte
+	err := s.inNetNS(func() error {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		cmd := exec.CommandContext(ctx, name, args...)
+		if stdin != nil {
+			cmd.Stdin = bytes.NewReader(stdin)
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		o, err := cmd.Output()
+		if err != nil {
+			slog.DebugContext(ctx, "iptables command failed", "cmd", name, "stderr", stderr.String())
+			return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
