@@ -11,7 +11,9 @@ import (
 )
 
 func TestNodeResourcesFit(t *testing.T) {
-	small := func() *api.Node { return mkNode("n", alloc("cpu", "2", "memory", "4Gi", "pods", "2", "example.com/gpu", "1")) }
+	small := func() *api.Node {
+		return mkNode("n", alloc("cpu", "2", "memory", "4Gi", "pods", "2", "example.com/gpu", "1"))
+	}
 	tests := []struct {
 		name   string
 		node   *api.Node

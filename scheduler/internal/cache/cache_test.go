@@ -14,7 +14,7 @@ func node(name string) *api.Node {
 func pod(name, nodeName, cpu string) *api.Pod {
 	return &api.Pod{
 		Metadata: &api.ObjectMeta{Name: name, Namespace: "ns", Uid: "uid-" + name},
-		Spec: &api.PodSpec{NodeName: nodeName, Containers: []*api.Container{{Name: "c", Resources: &api.ResourceRequirements{Requests: map[string]string{"cpu": cpu}}}}},
+		Spec:     &api.PodSpec{NodeName: nodeName, Containers: []*api.Container{{Name: "c", Resources: &api.ResourceRequirements{Requests: map[string]string{"cpu": cpu}}}}},
 	}
 }
 
