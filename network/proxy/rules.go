@@ -163,7 +163,6 @@ func BuildRules(services []*api.Service, endpoints []*api.Endpoints, opts Option
 	for _, e := range endpoints {
 		eps[e.GetMetadata().GetNamespace()+"/"+e.GetMetadata().GetName()] = e
 	}
-	b := newBuilder(opts)
 	svcs := append([]*api.Service(nil), services...)
 	sort.Slice(svcs, func(i, j int) bool {
 		a, c := svcs[i].GetMetadata(), svcs[j].GetMetadata()
@@ -172,34 +171,66 @@ func BuildRules(services []*api.Service, endpoints []*api.Endpoints, opts Option
 		}
 		return a.GetName() < c.GetName()
 	})
+	frags := make([]*RuleSet, 0, len(svcs))
 	for _, svc := range svcs {
-		b.service(svc, eps[svc.GetMetadata().GetNamespace()+"/"+svc.GetMetadata().GetName()])
+		frags = append(frags, ServiceRules(svc, eps[svc.GetMetadata().GetNamespace()+"/"+svc.GetMetadata().GetName()], opts))
 	}
+	return Assemble(opts, frags)
+}
+
+// ServiceRules returns one service's part of the rule set: its own chains,
+// plus its rules in the shared CX-SERVICES and CX-NODEPORTS chains. eps may
+// be nil. Assemble joins the parts.
+func ServiceRules(svc *api.Service, eps *api.Endpoints, opts Options) *RuleSet {
+	b := &builder{opts: opts, mark: markOf(opts), rs: &RuleSet{Chains: map[string][]string{}}}
+	b.service(svc, eps)
 	return b.rs
+}
+
+// Assemble joins the parts made by ServiceRules, in order, with the fixed
+// chains into a whole rule set.
+func Assemble(opts Options, parts []*RuleSet) *RuleSet {
+	n := 4
+	for _, p := range parts {
+		n += len(p.Chains)
+	}
+	mark := markOf(opts)
+	rs := &RuleSet{Chains: make(map[string][]string, n)}
+	rs.Chains[ChainMarkMasq] = []string{"-j MARK --set-xmark " + mark + "/" + mark}
+	rs.Chains[ChainPostrouting] = []string{
+		"-m mark ! --mark " + mark + "/" + mark + " -j RETURN",
+		"-j MARK --set-xmark " + mark + "/0x0",
+		"-j MASQUERADE --random-fully",
+	}
+	var services, nodePorts []string
+	for _, p := range parts {
+		for c, rules := range p.Chains {
+			switch c {
+			case ChainServices:
+				services = append(services, rules...)
+			case ChainNodePorts:
+				nodePorts = append(nodePorts, rules...)
+			default:
+				rs.Chains[c] = rules
+			}
+		}
+	}
+	rs.Chains[ChainServices] = services
+	rs.Chains[ChainNodePorts] = nodePorts
+	return rs
+}
+
+func markOf(opts Options) string {
+	if opts.MasqueradeMark == "" {
+		return DefaultMasqueradeMark
+	}
+	return opts.MasqueradeMark
 }
 
 type builder struct {
 	opts Options
 	mark string
 	rs   *RuleSet
-}
-
-func newBuilder(opts Options) *builder {
-	mark := opts.MasqueradeMark
-	if mark == "" {
-		mark = DefaultMasqueradeMark
-	}
-	rs := &RuleSet{Chains: map[string][]string{
-		ChainServices:  nil,
-		ChainNodePorts: nil,
-		ChainMarkMasq:  {"-j MARK --set-xmark " + mark + "/" + mark},
-		ChainPostrouting: {
-			"-m mark ! --mark " + mark + "/" + mark + " -j RETURN",
-			"-j MARK --set-xmark " + mark + "/0x0",
-			"-j MASQUERADE --random-fully",
-		},
-	}}
-	return &builder{opts: opts, mark: mark, rs: rs}
 }
 
 func (b *builder) add(chain string, rule string) {

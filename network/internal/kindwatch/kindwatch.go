@@ -14,11 +14,11 @@ import (
 	"github.com/coxswain-io/coxswain/store"
 )
 
-// Handler receives a kind's state: Replace with every object after each
-// (re)list, then Apply for every later change. Calls come from one goroutine,
-// in order.
+// Handler receives a kind's state: Replace with every object and the
+// revision they were read at after each (re)list, then Apply for every later
+// change. Calls come from one goroutine, in order.
 type Handler interface {
-	Replace(objs []api.Object)
+	Replace(objs []api.Object, revision int64)
 	Apply(ev store.Event)
 }
 
@@ -60,7 +60,7 @@ func runOnce(ctx context.Context, s store.Store, kind string, opts store.ListOpt
 		}
 		items = append(items, res.Items...)
 	}
-	h.Replace(items)
+	h.Replace(items, rev)
 	w, err := s.Watch(ctx, kind, store.WatchOptions{
 		Namespace: opts.Namespace, Revision: rev,
 		LabelSelector: opts.LabelSelector, FieldSelector: opts.FieldSelector,

@@ -1,0 +1,85 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/network/nettest"
+	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/memstore"
+)
+
+func TestProxierFollowsStore(t *testing.T) {
+	nettest.RequireRoot(t)
+	nettest.HostUnchanged(t)
+	node := nettest.NetNS(t, "node")
+	st := memstore.New()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+
+	web := svc("default", "web", "10.96.0.10", "ClusterIP", port("http", 80, 0))
+	if _, err := st.Create(ctx, web); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Create(ctx, eps("default", "web", "http", 8080, []string{"10.244.1.2"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{Store: st, NetNS: node, CleanupOnExit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Start(ctx) }()
+
+	sp := ServicePortName{Namespace: "default", Name: "web", Port: "http", Protocol: "TCP"}
+	waitRules := func(want ...string) {
+		t.Helper()
+		nettest.Eventually(t, 10*time.Second, func() error {
+			got := natRules(t, node)
+			for _, w := range want {
+				if !strings.Contains(got, w) {
+					return fmt.Errorf("missing %q in:\n%s", w, got)
+				}
+			}
+			return nil
+		})
+	}
+	waitRules("-A CX-SERVICES -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j "+ServiceChain(sp),
+		"--to-destination 10.244.1.2:8080", "-j CX-SERVICES")
+
+	// A second ready endpoint joins; the first turns not ready.
+	upd := eps("default", "web", "http", 8080, []string{"10.244.1.3"}, []string{"10.244.1.2"})
+	if _, err := st.Update(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	waitRules("--to-destination 10.244.1.3:8080")
+	nettest.Eventually(t, 10*time.Second, func() error {
+		if strings.Contains(natRules(t, node), "10.244.1.2:8080") {
+			return fmt.Errorf("not-ready endpoint still programmed")
+		}
+		return nil
+	})
+
+	// The service goes: its chains go.
+	if _, err := st.Delete(ctx, api.KindService, "default", "web", store.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nettest.Eventually(t, 10*time.Second, func() error {
+		if strings.Contains(natRules(t, node), ServiceChain(sp)) {
+			return fmt.Errorf("service chain still there")
+		}
+		return nil
+	})
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if left := natRules(t, node); strings.Contains(left, ChainPrefix) {
+		t.Errorf("rules left after shutdown with cleanup:\n%s", left)
+	}
+}

@@ -1,0 +1,116 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/network/nettest"
+)
+
+func natRules(t *testing.T, nsPath string) string {
+	t.Helper()
+	return nettest.MustRun(t, nsPath, "iptables-save", "-t", "nat")
+}
+
+func TestSyncerInNetNS(t *testing.T) {
+	nettest.RequireRoot(t)
+	nettest.HostUnchanged(t)
+	node := nettest.NetNS(t, "node")
+	ctx := context.Background()
+
+	// A foreign rule, as CNI's portmap would leave, must survive every sync.
+	nettest.MustRun(t, node, "iptables", "-t", "nat", "-N", "OTHER")
+	nettest.MustRun(t, node, "iptables", "-t", "nat", "-A", "PREROUTING", "-j", "OTHER")
+	nettest.MustRun(t, node, "iptables", "-t", "nat", "-A", "OTHER", "-p", "tcp", "--dport", "1234", "-j", "RETURN")
+
+	var services []*api.Service
+	var endpoints []*api.Endpoints
+	for i := 0; i < 20; i++ {
+		name := fmt.Sprintf("s%d", i)
+		services = append(services, svc("default", name, fmt.Sprintf("10.96.0.%d", i+1), "NodePort", port("http", 80, int32(30000+i))))
+		endpoints = append(endpoints, eps("default", name, "http", 8080, []string{fmt.Sprintf("10.244.1.%d", i+1), fmt.Sprintf("10.244.2.%d", i+1)}, nil))
+	}
+	s := NewSyncer(SyncerConfig{NetNS: node})
+	rs := BuildRules(services, endpoints, Options{ClusterCIDR: "10.244.0.0/16"})
+	res, err := s.Sync(ctx, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Full {
+		t.Error("first sync was not full")
+	}
+	checkApplied(t, node, rs)
+
+	// Incremental: one endpoint changes, one service goes.
+	endpoints[3] = eps("default", "s3", "http", 8080, []string{"10.244.9.9"}, nil)
+	rs2 := BuildRules(services[:19], endpoints, Options{ClusterCIDR: "10.244.0.0/16"})
+	res, err = s.Sync(ctx, rs2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Full || res.Chains == 0 || res.Chains > 12 {
+		t.Errorf("incremental sync: %+v", res)
+	}
+	checkApplied(t, node, rs2)
+	if res, err := s.Sync(ctx, rs2); err != nil || res.Chains != 0 {
+		t.Errorf("no-op sync: %+v, %v", res, err)
+	}
+
+	// A syncer that restarts takes over what is there with a full sync.
+	s2 := NewSyncer(SyncerConfig{NetNS: node})
+	if _, err := s2.Sync(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	checkApplied(t, node, rs)
+	if ok, err := s2.CheckJumps(); err != nil || !ok {
+		t.Fatalf("CheckJumps = %v, %v", ok, err)
+	}
+
+	if err := s2.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	left := natRules(t, node)
+	if strings.Contains(left, ChainPrefix) {
+		t.Errorf("cleanup left rules:\n%s", left)
+	}
+	if !strings.Contains(left, "-A OTHER -p tcp -m tcp --dport 1234 -j RETURN") {
+		t.Errorf("foreign rule lost:\n%s", left)
+	}
+}
+
+// checkApplied compares the kernel's CX- chains with rs.
+func checkApplied(t *testing.T, nsPath string, rs *RuleSet) {
+	t.Helper()
+	got := map[string][]string{}
+	for _, line := range strings.Split(natRules(t, nsPath), "\n") {
+		if strings.HasPrefix(line, ":"+ChainPrefix) {
+			c := strings.Fields(line)[0][1:]
+			if got[c] == nil {
+				got[c] = []string{}
+			}
+		}
+		if strings.HasPrefix(line, "-A "+ChainPrefix) {
+			f := strings.SplitN(line, " ", 3)
+			got[f[1]] = append(got[f[1]], f[2])
+		}
+	}
+	if len(got) != len(rs.Chains) {
+		t.Errorf("kernel has %d CX chains, want %d", len(got), len(rs.Chains))
+	}
+	for c, want := range rs.Chains {
+		g, ok := got[c]
+		if !ok {
+			t.Errorf("chain %s missing", c)
+			continue
+		}
+		if len(g) != len(want) {
+			t.Errorf("chain %s has %d rules, want %d:\n%s", c, len(g), len(want), strings.Join(g, "\n"))
+		}
+	}
+	if !strings.Contains(natRules(t, nsPath), "-A OTHER -p tcp -m tcp --dport 1234 -j RETURN") {
+		t.Error("foreign rule lost")
+	}
+}
