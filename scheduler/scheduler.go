@@ -346,8 +346,6 @@ type FitError struct {
 	NumNodes int
 	// Statuses is each rejected node's status.
 	Statuses framework.NodeToStatus
-	// PostFilterMessage is why preemption did not help, if it ran.
-	PostFilterMessage string
 }
 
 // Error returns the per-reason summary, e.g. "0/5 nodes are available:
@@ -377,11 +375,8 @@ func (e *FitError) Error() string {
 	if len(parts) > 0 {
 		msg += ": " + strings.Join(parts, ", ")
 	}
-	msg += "."
-	if e.PostFilterMessage != "" {
-		msg += " " + e.PostFilterMessage
-	}
-	return msg
+	return msg + "."
+
 }
 
 // Unwrap makes errors.Is(err, framework.ErrUnschedulable) hold.
@@ -495,7 +490,7 @@ func (s *Scheduler) handleFailure(ctx context.Context, fwk *framework.Framework,
 		case st.Code() == framework.Error:
 			s.log.Warn("preemption failed", "pod", qp.Info.Key(), "err", st.AsError())
 		default:
-			fitErr.PostFilterMessage = st.Message()
+			s.log.Debug("preemption did not help", "pod", qp.Info.Key(), "reason", st.Message())
 		}
 	}
 	qp.UnschedulablePlugins = fitErr.plugins()

@@ -160,10 +160,10 @@ func (c *Cache) setPod(pod *api.Pod, pi *framework.PodInfo) {
 	node := pod.GetSpec().GetNodeName()
 	if ps, ok := c.pods[id]; ok {
 		if ps.node == node && ps.assumed {
-			// Binding observed: keep the assumed info (same requests and
-			// terms) but replace the object so it is current.
+			// Binding observed: keep the assumed info, which has the same
+			// spec and labels; PodInfos are shared with snapshots and never
+			// changed in place. Later updates replace it.
 			ps.assumed = false
-			ps.info.Pod = pod
 			return
 		}
 		c.removeLocked(id, ps)
