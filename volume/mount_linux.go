@@ -76,3 +76,16 @@ func UnmountAll(m OSMounter, path string) error {
 	}
 	return fmt.Errorf("unmount %s: still mounted after 16 tries", path)
 }
+
+// EnsureTmpfs creates dir and mounts a tmpfs there with data (mount options
+// such as "mode=0755,size=1048576") unless dir is already a mount point.
+func EnsureTmpfs(m OSMounter, dir, data string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("tmpfs at %s: %w", dir, err)
+	}
+	mounted, err := m.IsMountPoint(dir)
+	if err != nil || mounted {
+		return err
+	}
+	return m.Mount("tmpfs", dir, "tmpfs", 0, data)
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/volume"
 	"github.com/coxswain-io/coxswain/volume/atomicwriter"
 	"github.com/coxswain-io/coxswain/volume/projection"
@@ -48,41 +49,55 @@ func (p *Plugin) Update(ctx context.Context, req volume.MountRequest) error {
 	if src == nil {
 		return fmt.Errorf("downwardAPI volume %q: %w", req.Spec.Name(), volume.ErrNotSupported)
 	}
-	def, err := projection.Mode(src.DefaultMode, projection.DefaultMode)
+	payload, err := Payload(req.Pod, src.GetItems(), src.DefaultMode, p.allocatable)
 	if err != nil {
-		return fmt.Errorf("downwardAPI volume %q: defaultMode: %w", req.Spec.Name(), err)
-	}
-	payload := make(map[string]atomicwriter.File, len(src.GetItems()))
-	for i, it := range src.GetItems() {
-		if err := atomicwriter.ValidatePath(it.GetPath()); err != nil {
-			return fmt.Errorf("downwardAPI volume %q: items[%d].path: %w: %w", req.Spec.Name(), i, volume.ErrInvalidSpec, err)
-		}
-		var v string
-		switch {
-		case it.GetFieldRef() != nil && it.GetResourceFieldRef() == nil:
-			v, err = FieldValue(req.Pod, it.GetFieldRef().GetFieldPath())
-		case it.GetResourceFieldRef() != nil && it.GetFieldRef() == nil:
-			if it.GetResourceFieldRef().GetContainerName() == "" {
-				err = fmt.Errorf("resourceFieldRef needs containerName in a volume: %w", volume.ErrInvalidSpec)
-				break
-			}
-			v, err = ResourceValue(req.Pod, "", it.GetResourceFieldRef(), p.allocatable)
-		default:
-			err = fmt.Errorf("exactly one of fieldRef and resourceFieldRef is required: %w", volume.ErrInvalidSpec)
-		}
-		if err != nil {
-			return fmt.Errorf("downwardAPI volume %q: items[%d]: %w", req.Spec.Name(), i, err)
-		}
-		mode, err := projection.Mode(it.Mode, def)
-		if err != nil {
-			return fmt.Errorf("downwardAPI volume %q: items[%d].mode: %w", req.Spec.Name(), i, err)
-		}
-		payload[it.GetPath()] = atomicwriter.File{Data: []byte(v), Mode: mode}
+		return fmt.Errorf("downwardAPI volume %q: %w", req.Spec.Name(), err)
 	}
 	if _, err := atomicwriter.Write(req.Dir, payload); err != nil {
 		return fmt.Errorf("downwardAPI volume %q: %w", req.Spec.Name(), err)
 	}
 	return nil
+}
+
+// Payload returns the files of downwardAPI items for pod, with modes from
+// the item, else defaultMode, else 0644. allocatable (may be nil) gives
+// unset limits.
+func Payload(pod *api.Pod, items []*api.DownwardAPIVolumeFile, defaultMode *int32, allocatable map[string]string) (map[string]atomicwriter.File, error) {
+	def, err := projection.Mode(defaultMode, projection.DefaultMode)
+	if err != nil {
+		return nil, fmt.Errorf("defaultMode: %w", err)
+	}
+	payload := make(map[string]atomicwriter.File, len(items))
+	for i, it := range items {
+		if err := atomicwriter.ValidatePath(it.GetPath()); err != nil {
+			return nil, fmt.Errorf("items[%d].path: %w: %w", i, volume.ErrInvalidSpec, err)
+		}
+		var v string
+		switch {
+		case it.GetFieldRef() != nil && it.GetResourceFieldRef() == nil:
+			v, err = FieldValue(pod, it.GetFieldRef().GetFieldPath())
+		case it.GetResourceFieldRef() != nil && it.GetFieldRef() == nil:
+			if it.GetResourceFieldRef().GetContainerName() == "" {
+				err = fmt.Errorf("resourceFieldRef needs containerName in a volume: %w", volume.ErrInvalidSpec)
+				break
+			}
+			v, err = ResourceValue(pod, "", it.GetResourceFieldRef(), allocatable)
+		default:
+			err = fmt.Errorf("exactly one of fieldRef and resourceFieldRef is required: %w", volume.ErrInvalidSpec)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("items[%d]: %w", i, err)
+		}
+		mode, err := projection.Mode(it.Mode, def)
+		if err != nil {
+			return nil, fmt.Errorf("items[%d].mode: %w", i, err)
+		}
+		if _, dup := payload[it.GetPath()]; dup {
+			return nil, fmt.Errorf("items[%d]: path %q used twice: %w", i, it.GetPath(), volume.ErrInvalidSpec)
+		}
+		payload[it.GetPath()] = atomicwriter.File{Data: []byte(v), Mode: mode}
+	}
+	return payload, nil
 }
 
 // TearDown removes the files.

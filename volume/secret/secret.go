@@ -47,17 +47,8 @@ func (p *Plugin) SetUp(ctx context.Context, req volume.MountRequest) (string, er
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(req.Dir, 0o755); err != nil {
+	if err := volume.EnsureTmpfs(p.mounter, req.Dir, "mode=0755"); err != nil {
 		return "", fmt.Errorf("secret volume %q: %w", req.Spec.Name(), err)
-	}
-	mounted, err := p.mounter.IsMountPoint(req.Dir)
-	if err != nil {
-		return "", fmt.Errorf("secret volume %q: %w", req.Spec.Name(), err)
-	}
-	if !mounted {
-		if err := p.mounter.Mount("tmpfs", req.Dir, "tmpfs", 0, "mode=0755"); err != nil {
-			return "", fmt.Errorf("secret volume %q: %w", req.Spec.Name(), err)
-		}
 	}
 	if err := p.write(req, payload); err != nil {
 		return "", err
