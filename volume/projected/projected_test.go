@@ -46,7 +46,9 @@ func TestConformance(t *testing.T) {
 	volumetest.Run(t, volumetest.Case{
 		Plugin: projected.New(objs, volume.Linux{}, nil),
 		Volume: vol,
-		Reset:  func(t *testing.T) { objs.Set(&api.ConfigMap{Metadata: &api.ObjectMeta{Name: "cfg", Namespace: "default"}, Data: map[string]string{"app.yaml": "v1"}}) },
+		Reset: func(t *testing.T) {
+			objs.Set(&api.ConfigMap{Metadata: &api.ObjectMeta{Name: "cfg", Namespace: "default"}, Data: map[string]string{"app.yaml": "v1"}})
+		},
 		Check: func(t *testing.T, path string) {
 			if fs, _ := volume.FSType(path); fs != volume.FSTmpfs {
 				t.Fatalf("projected volume on %q, want tmpfs", fs)
