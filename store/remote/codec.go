@@ -1,0 +1,559 @@
+package remote
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/api/manifest"
+	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/remote/wirepb"
+)
+
+// Media types the API speaks.
+const (
+	// MediaJSON is Kubernetes-shape JSON (apiVersion and kind first).
+	MediaJSON = "application/json"
+	// MediaYAML is accepted for request bodies.
+	MediaYAML = "application/yaml"
+	// MediaProtobuf is the protobuf encoding: objects in a wirepb.TypedObject,
+	// lists in a wirepb.ObjectList, watch events as 4-byte big-endian
+	// length-prefixed wirepb.WatchEvent frames.
+	MediaProtobuf = "application/x-protobuf"
+)
+
+// format is a body encoding.
+type format int
+
+const (
+	formatJSON format = iota
+	formatYAML
+	formatProtobuf
+)
+
+func (f format) mediaType() string {
+	switch f {
+	case formatProtobuf:
+		return MediaProtobuf
+	case formatYAML:
+		return MediaYAML
+	}
+	return MediaJSON
+}
+
+// errUnsupportedMedia marks a Content-Type the server cannot read.
+var errUnsupportedMedia = errors.New("unsupported media type")
+
+// requestFormat returns the format of a request body from its Content-Type;
+// an empty Content-Type is JSON.
+func requestFormat(contentType string) (format, error) {
+	if contentType == "" {
+		return formatJSON, nil
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %q: %v", errUnsupportedMedia, contentType, err)
+	}
+	switch mt {
+	case MediaJSON:
+		return formatJSON, nil
+	case MediaYAML, "application/x-yaml", "text/yaml":
+		return formatYAML, nil
+	case MediaProtobuf:
+		return formatProtobuf, nil
+	}
+	return 0, fmt.Errorf("%w: %q (use %s, %s or %s)", errUnsupportedMedia, mt, MediaJSON, MediaYAML, MediaProtobuf)
+}
+
+// responseFormat picks protobuf when the Accept header lists it, otherwise
+// JSON.
+func responseFormat(accept string) format {
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err == nil && mt == MediaProtobuf {
+			return formatProtobuf
+		}
+	}
+	return formatJSON
+}
+
+// scaleRegistry knows the Scale subresource's message so the manifest codec
+// can write it in Kubernetes shape.
+var scaleRegistry = func() *api.Registry {
+	r := api.NewRegistry()
+	r.MustRegister(api.KindInfo{APIVersion: "autoscaling/v1", Kind: "Scale", Scope: api.Namespaced, New: func() api.Object { return &api.Scale{} }})
+	return r
+}()
+
+// codec encodes and decodes objects through a registry.
+type codec struct {
+	reg *api.Registry
+}
+
+// encodeObject writes obj as JSON (compact, Kubernetes shape) or as a
+// protobuf TypedObject.
+func (c codec) encodeObject(obj api.Object, f format) ([]byte, error) {
+	if f == formatProtobuf {
+		t, err := c.typed(obj)
+		if err != nil {
+			return nil, err
+		}
+		return proto.Marshal(t)
+	}
+	return c.objectJSON(obj)
+}
+
+func (c codec) objectJSON(obj api.Object) ([]byte, error) {
+	reg := c.reg
+	if _, ok := obj.(*api.Scale); ok {
+		reg = scaleRegistry
+	}
+	b, err := manifest.Encode(obj, manifest.JSON, manifest.WithRegistry(reg))
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(b))
+	if err := json.Compact(&buf, b); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (c codec) typed(obj api.Object) (*wirepb.TypedObject, error) {
+	reg := c.reg
+	if _, ok := obj.(*api.Scale); ok {
+		reg = scaleRegistry
+	}
+	info, err := reg.KindOf(obj)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := proto.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	return &wirepb.TypedObject{ApiVersion: info.APIVersion, Kind: info.Kind, Raw: raw}, nil
+}
+
+func (c codec) fromTyped(t *wirepb.TypedObject) (api.Object, error) {
+	reg := c.reg
+	if t.GetKind() == "Scale" && t.GetApiVersion() == "autoscaling/v1" {
+		reg = scaleRegistry
+	}
+	info, err := reg.LookupGVK(t.GetApiVersion(), t.GetKind())
+	if err != nil {
+		return nil, err
+	}
+	obj := info.New()
+	if err := proto.Unmarshal(t.GetRaw(), obj); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", t.GetKind(), err)
+	}
+	return obj, nil
+}
+
+// decodeObject reads exactly one object.
+func (c codec) decodeObject(data []byte, f format) (api.Object, error) {
+	if f == formatProtobuf {
+		var t wirepb.TypedObject
+		if err := proto.Unmarshal(data, &t); err != nil {
+			return nil, fmt.Errorf("decode protobuf body: %w", err)
+		}
+		return c.fromTyped(&t)
+	}
+	return c.decodeManifest(data, c.reg)
+}
+
+func (c codec) decodeManifest(data []byte, reg *api.Registry) (api.Object, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("empty body: an object is required")
+	}
+	objs, err := manifest.Decode(data, reg)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) != 1 {
+		return nil, fmt.Errorf("body holds %d objects, want exactly one", len(objs))
+	}
+	return objs[0], nil
+}
+
+// decodeScale reads an autoscaling/v1 Scale.
+func (c codec) decodeScale(data []byte, f format) (*api.Scale, error) {
+	var obj api.Object
+	var err error
+	if f == formatProtobuf {
+		obj, err = c.decodeObject(data, f)
+	} else {
+		obj, err = c.decodeManifest(data, scaleRegistry)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, ok := obj.(*api.Scale)
+	if !ok {
+		return nil, fmt.Errorf("body is a %T, want autoscaling/v1 Scale", obj)
+	}
+	return s, nil
+}
+
+// flexInt is an int64 written in JSON as a number or a numeric string
+// (Kubernetes writes resourceVersion as a string).
+type flexInt int64
+
+// UnmarshalJSON accepts 12 and "12".
+func (v *flexInt) UnmarshalJSON(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "null" {
+		return nil
+	}
+	if len(s) >= 2 && s[0] == '"' {
+		var err error
+		if s, err = strconv.Unquote(s); err != nil {
+			return err
+		}
+		if s == "" {
+			*v = 0
+			return nil
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("not an integer: %s", b)
+	}
+	*v = flexInt(n)
+	return nil
+}
+
+// MarshalJSON writes a numeric string, as Kubernetes does for versions.
+func (v flexInt) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + strconv.FormatInt(int64(v), 10) + `"`), nil
+}
+
+// listJSON is the JSON shape of a list.
+type listJSON struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		ResourceVersion flexInt `json:"resourceVersion"`
+		Continue        string  `json:"continue,omitempty"`
+	} `json:"metadata"`
+	Items []json.RawMessage `json:"items"`
+}
+
+// encodeList writes a page of a list.
+func (c codec) encodeList(info api.KindInfo, res *store.ListResult, f format) ([]byte, error) {
+	if f == formatProtobuf {
+		l := &wirepb.ObjectList{ApiVersion: info.APIVersion, Kind: info.Kind + "List", ResourceVersion: res.Revision, Continue: res.Continue}
+		l.Items = make([]*wirepb.TypedObject, 0, len(res.Items))
+		for _, obj := range res.Items {
+			t, err := c.typed(obj)
+			if err != nil {
+				return nil, err
+			}
+			l.Items = append(l.Items, t)
+		}
+		return proto.Marshal(l)
+	}
+	l := listJSON{APIVersion: info.APIVersion, Kind: info.Kind + "List", Items: make([]json.RawMessage, 0, len(res.Items))}
+	l.Metadata.ResourceVersion = flexInt(res.Revision)
+	l.Metadata.Continue = res.Continue
+	for _, obj := range res.Items {
+		b, err := c.objectJSON(obj)
+		if err != nil {
+			return nil, err
+		}
+		l.Items = append(l.Items, b)
+	}
+	return json.Marshal(l)
+}
+
+// decodeList reads a page of a list.
+func (c codec) decodeList(data []byte, f format) (*store.ListResult, error) {
+	if f == formatProtobuf {
+		var l wirepb.ObjectList
+		if err := proto.Unmarshal(data, &l); err != nil {
+			return nil, fmt.Errorf("decode list: %w", err)
+		}
+		res := &store.ListResult{Revision: l.GetResourceVersion(), Continue: l.GetContinue(), Items: make([]api.Object, 0, len(l.GetItems()))}
+		for _, t := range l.GetItems() {
+			obj, err := c.fromTyped(t)
+			if err != nil {
+				return nil, err
+			}
+			res.Items = append(res.Items, obj)
+		}
+		return res, nil
+	}
+	var l listJSON
+	if err := json.Unmarshal(data, &l); err != nil {
+		return nil, fmt.Errorf("decode list: %w", err)
+	}
+	res := &store.ListResult{Revision: int64(l.Metadata.ResourceVersion), Continue: l.Metadata.Continue, Items: make([]api.Object, 0, len(l.Items))}
+	for _, raw := range l.Items {
+		obj, err := c.decodeManifest(raw, c.reg)
+		if err != nil {
+			return nil, err
+		}
+		res.Items = append(res.Items, obj)
+	}
+	return res, nil
+}
+
+// Watch event type names on the wire.
+const (
+	eventError = "ERROR"
+)
+
+func eventTypeFromString(s string) (store.EventType, bool) {
+	switch s {
+	case "ADDED":
+		return store.EventAdded, true
+	case "MODIFIED":
+		return store.EventModified, true
+	case "DELETED":
+		return store.EventDeleted, true
+	case "BOOKMARK":
+		return store.EventBookmark, true
+	}
+	return 0, false
+}
+
+// eventJSON is one line of a JSON watch stream.
+type eventJSON struct {
+	Type       string          `json:"type"`
+	Object     json.RawMessage `json:"object,omitempty"`
+	PrevObject json.RawMessage `json:"prevObject,omitempty"`
+	Revision   flexInt         `json:"revision,omitempty"`
+}
+
+// bookmarkObject is the object a bookmark carries, as in Kubernetes: an
+// empty object of the watched kind holding only the revision.
+func bookmarkObject(info api.KindInfo, rev int64) api.Object {
+	obj := info.New()
+	api.Meta(obj).ResourceVersion = rev
+	return obj
+}
+
+// encodeEvent writes one watch event: a JSON line ending in '\n', or a
+// length-prefixed protobuf frame.
+func (c codec) encodeEvent(info api.KindInfo, ev store.Event, f format) ([]byte, error) {
+	obj := ev.Object
+	if ev.Type == store.EventBookmark || obj == nil {
+		obj = bookmarkObject(info, ev.Revision)
+	}
+	if f == formatProtobuf {
+		w := &wirepb.WatchEvent{Type: ev.Type.String(), Revision: ev.Revision}
+		var err error
+		if w.Object, err = c.typed(obj); err != nil {
+			return nil, err
+		}
+		if ev.PrevObject != nil {
+			if w.PrevObject, err = c.typed(ev.PrevObject); err != nil {
+				return nil, err
+			}
+		}
+		return frame(w)
+	}
+	e := eventJSON{Type: ev.Type.String(), Revision: flexInt(ev.Revision)}
+	var err error
+	if e.Object, err = c.objectJSON(obj); err != nil {
+		return nil, err
+	}
+	if ev.PrevObject != nil {
+		if e.PrevObject, err = c.objectJSON(ev.PrevObject); err != nil {
+			return nil, err
+		}
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// encodeErrorEvent writes the ERROR event that ends a stream.
+func (c codec) encodeErrorEvent(st *api.Status, f format) ([]byte, error) {
+	if f == formatProtobuf {
+		raw, err := proto.Marshal(st)
+		if err != nil {
+			return nil, err
+		}
+		return frame(&wirepb.WatchEvent{Type: eventError, Object: &wirepb.TypedObject{ApiVersion: "v1", Kind: "Status", Raw: raw}})
+	}
+	b, err := json.Marshal(struct {
+		Type   string          `json:"type"`
+		Object json.RawMessage `json:"object"`
+	}{eventError, statusJSON(st)})
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// maxFrame bounds one protobuf watch frame the client accepts.
+const maxFrame = 64 << 20
+
+func frame(m proto.Message) ([]byte, error) {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 4, 4+len(b))
+	binary.BigEndian.PutUint32(out, uint32(len(b)))
+	return append(out, b...), nil
+}
+
+// eventReader reads watch events from a stream.
+type eventReader struct {
+	c    codec
+	f    format
+	r    io.Reader
+	json *json.Decoder
+	buf  []byte
+}
+
+func newEventReader(c codec, f format, r io.Reader) *eventReader {
+	er := &eventReader{c: c, f: f, r: r}
+	if f != formatProtobuf {
+		er.json = json.NewDecoder(r)
+	}
+	return er
+}
+
+// next returns the next event, or the Status of an ERROR event as an error.
+func (er *eventReader) next() (store.Event, error) {
+	var typ string
+	var obj, prev api.Object
+	var rev int64
+	if er.f == formatProtobuf {
+		var hdr [4]byte
+		if _, err := io.ReadFull(er.r, hdr[:]); err != nil {
+			return store.Event{}, err
+		}
+		n := binary.BigEndian.Uint32(hdr[:])
+		if n > maxFrame {
+			return store.Event{}, fmt.Errorf("watch frame of %d bytes exceeds %d", n, maxFrame)
+		}
+		if cap(er.buf) < int(n) {
+			er.buf = make([]byte, n)
+		}
+		b := er.buf[:n]
+		if _, err := io.ReadFull(er.r, b); err != nil {
+			return store.Event{}, err
+		}
+		var w wirepb.WatchEvent
+		if err := proto.Unmarshal(b, &w); err != nil {
+			return store.Event{}, fmt.Errorf("decode watch frame: %w", err)
+		}
+		typ, rev = w.GetType(), w.GetRevision()
+		if typ == eventError {
+			st := &api.Status{}
+			if err := proto.Unmarshal(w.GetObject().GetRaw(), st); err != nil {
+				return store.Event{}, fmt.Errorf("decode watch error: %w", err)
+			}
+			return store.Event{}, errorFromStatus(st)
+		}
+		var err error
+		if obj, err = er.c.fromTyped(w.GetObject()); err != nil {
+			return store.Event{}, err
+		}
+		if w.GetPrevObject() != nil {
+			if prev, err = er.c.fromTyped(w.GetPrevObject()); err != nil {
+				return store.Event{}, err
+			}
+		}
+	} else {
+		var e eventJSON
+		if err := er.json.Decode(&e); err != nil {
+			return store.Event{}, err
+		}
+		typ, rev = e.Type, int64(e.Revision)
+		if typ == eventError {
+			st, err := decodeStatusJSON(e.Object)
+			if err != nil {
+				return store.Event{}, err
+			}
+			return store.Event{}, errorFromStatus(st)
+		}
+		var err error
+		if obj, err = er.c.decodeManifest(e.Object, er.c.reg); err != nil {
+			return store.Event{}, err
+		}
+		if len(e.PrevObject) > 0 {
+			if prev, err = er.c.decodeManifest(e.PrevObject, er.c.reg); err != nil {
+				return store.Event{}, err
+			}
+		}
+	}
+	t, ok := eventTypeFromString(typ)
+	if !ok {
+		return store.Event{}, fmt.Errorf("unknown watch event type %q", typ)
+	}
+	ev := store.Event{Type: t, Object: obj, PrevObject: prev, Revision: rev}
+	if t == store.EventBookmark {
+		ev.Object, ev.PrevObject = nil, nil
+	}
+	return ev, nil
+}
+
+// statusJSON writes a Status in Kubernetes shape.
+func statusJSON(st *api.Status) []byte {
+	b, err := protojson.Marshal(st)
+	if err != nil || len(b) < 2 {
+		b = []byte("{}")
+	}
+	var out bytes.Buffer
+	out.WriteString(`{"apiVersion":"v1","kind":"Status"`)
+	if inner := bytes.TrimSpace(b[1:]); len(inner) > 1 {
+		out.WriteByte(',')
+		out.Write(inner)
+	} else {
+		out.WriteByte('}')
+	}
+	return out.Bytes()
+}
+
+func decodeStatusJSON(b []byte) (*api.Status, error) {
+	st := &api.Status{}
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("decode status: %w", err)
+	}
+	return st, nil
+}
+
+// encodeStatus writes a Status in format f.
+func encodeStatus(st *api.Status, f format) []byte {
+	if f == formatProtobuf {
+		raw, _ := proto.Marshal(st)
+		b, _ := proto.Marshal(&wirepb.TypedObject{ApiVersion: "v1", Kind: "Status", Raw: raw})
+		return b
+	}
+	return statusJSON(st)
+}
+
+// decodeStatus reads a Status written by encodeStatus.
+func decodeStatus(data []byte, f format) (*api.Status, error) {
+	if f == formatProtobuf {
+		var t wirepb.TypedObject
+		if err := proto.Unmarshal(data, &t); err != nil {
+			return nil, err
+		}
+		if t.GetKind() != "Status" {
+			return nil, fmt.Errorf("error body is a %q, want Status", t.GetKind())
+		}
+		st := &api.Status{}
+		return st, proto.Unmarshal(t.GetRaw(), st)
+	}
+	return decodeStatusJSON(data)
+}
