@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -42,6 +41,10 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// fixedKey is the key of FixedRules among the parts; it sorts before every
+// namespace/name key.
+const fixedKey = ""
+
 // Proxier keeps the node's service rules in sync with the Services and
 // Endpoints in a store. Create it with New and run it with Start.
 type Proxier struct {
@@ -52,7 +55,7 @@ type Proxier struct {
 	mu        sync.Mutex
 	services  map[string]*api.Service
 	endpoints map[string]*api.Endpoints
-	parts     map[string]*RuleSet // cached ServiceRules by service key
+	parts     map[string]*RuleSet // ServiceRules by service key; written only by the sync loop
 	dirty     map[string]bool     // service keys whose parts must be rebuilt
 	svcListed bool                // services listed at least once
 	epListed  bool                // endpoints listed at least once
@@ -158,28 +161,26 @@ func (p *Proxier) syncOnce(ctx context.Context) error {
 		p.mu.Unlock()
 		return nil // wait for both lists, or we would remove live rules
 	}
+	changed := make([]string, 0, len(p.dirty)+1)
 	for key := range p.dirty {
 		if svc, ok := p.services[key]; ok {
 			p.parts[key] = ServiceRules(svc, p.endpoints[key], p.cfg.Rules)
 		} else {
 			delete(p.parts, key)
 		}
+		changed = append(changed, key)
 	}
 	clear(p.dirty)
-	keys := make([]string, 0, len(p.parts))
-	for k := range p.parts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]*RuleSet, len(keys))
-	for i, k := range keys {
-		parts[i] = p.parts[k]
+	if _, ok := p.parts[fixedKey]; !ok {
+		p.parts[fixedKey] = FixedRules(p.cfg.Rules)
+		changed = append(changed, fixedKey)
 	}
 	rev := p.revision
 	p.mu.Unlock()
 
-	rs := Assemble(p.cfg.Rules, parts)
-	res, err := p.syncer.Sync(ctx, rs)
+	// p.parts is only written by this goroutine, so the syncer may read it
+	// after the lock is released.
+	res, err := p.syncer.SyncParts(ctx, p.parts, changed)
 	if p.cfg.OnSync != nil {
 		p.cfg.OnSync(res, rev, err)
 	}

@@ -81,9 +81,13 @@ func chainName(prefix, key string) string {
 // ServiceChain returns the name of a service port's chain.
 func ServiceChain(sp ServicePortName) string { return chainName(prefixSvc, sp.String()) }
 
-// EndpointChain returns the name of the chain of one endpoint of a service port.
-func EndpointChain(sp ServicePortName, endpoint string) string {
-	return chainName(prefixSep, sp.String()+"|"+endpoint)
+// EndpointChain returns the name of the chain of a service port's endpoint
+// in slot i (endpoints sorted by address). Chains are named by slot, not by
+// address, so a changed endpoint rewrites an existing chain instead of
+// creating one and deleting another: on nf_tables that keeps an update to a
+// few small chain rewrites however large the table is.
+func EndpointChain(sp ServicePortName, slot int) string {
+	return chainName(prefixSep, sp.String())[:len(prefixSep)+14] + "-" + strconv.Itoa(slot)
 }
 
 func externalChain(sp ServicePortName) string { return chainName(prefixExt, sp.String()) }
@@ -171,37 +175,47 @@ func BuildRules(services []*api.Service, endpoints []*api.Endpoints, opts Option
 		}
 		return a.GetName() < c.GetName()
 	})
-	frags := make([]*RuleSet, 0, len(svcs))
+	parts := make([]*RuleSet, 0, len(svcs)+1)
+	parts = append(parts, FixedRules(opts))
 	for _, svc := range svcs {
-		frags = append(frags, ServiceRules(svc, eps[svc.GetMetadata().GetNamespace()+"/"+svc.GetMetadata().GetName()], opts))
+		parts = append(parts, ServiceRules(svc, eps[svc.GetMetadata().GetNamespace()+"/"+svc.GetMetadata().GetName()], opts))
 	}
-	return Assemble(opts, frags)
+	return Merge(parts...)
 }
 
 // ServiceRules returns one service's part of the rule set: its own chains,
 // plus its rules in the shared CX-SERVICES and CX-NODEPORTS chains. eps may
-// be nil. Assemble joins the parts.
+// be nil. Merge joins the parts.
 func ServiceRules(svc *api.Service, eps *api.Endpoints, opts Options) *RuleSet {
 	b := &builder{opts: opts, mark: markOf(opts), rs: &RuleSet{Chains: map[string][]string{}}}
 	b.service(svc, eps)
 	return b.rs
 }
 
-// Assemble joins the parts made by ServiceRules, in order, with the fixed
-// chains into a whole rule set.
-func Assemble(opts Options, parts []*RuleSet) *RuleSet {
-	n := 4
+// FixedRules returns the chains that do not depend on any service: the
+// masquerade chains and the (empty) shared chains.
+func FixedRules(opts Options) *RuleSet {
+	mark := markOf(opts)
+	return &RuleSet{Chains: map[string][]string{
+		ChainServices:  nil,
+		ChainNodePorts: nil,
+		ChainMarkMasq:  {"-j MARK --set-xmark " + mark + "/" + mark},
+		ChainPostrouting: {
+			"-m mark ! --mark " + mark + "/" + mark + " -j RETURN",
+			"-j MARK --set-xmark " + mark + "/0x0",
+			"-j MASQUERADE --random-fully",
+		},
+	}}
+}
+
+// Merge joins rule set parts, in order: the shared chains (CX-SERVICES,
+// CX-NODEPORTS) get every part's rules, other chains belong to one part.
+func Merge(parts ...*RuleSet) *RuleSet {
+	n := 2
 	for _, p := range parts {
 		n += len(p.Chains)
 	}
-	mark := markOf(opts)
 	rs := &RuleSet{Chains: make(map[string][]string, n)}
-	rs.Chains[ChainMarkMasq] = []string{"-j MARK --set-xmark " + mark + "/" + mark}
-	rs.Chains[ChainPostrouting] = []string{
-		"-m mark ! --mark " + mark + "/" + mark + " -j RETURN",
-		"-j MARK --set-xmark " + mark + "/0x0",
-		"-j MASQUERADE --random-fully",
-	}
 	var services, nodePorts []string
 	for _, p := range parts {
 		for c, rules := range p.Chains {
@@ -275,8 +289,8 @@ func (b *builder) service(svc *api.Service, eps *api.Endpoints) {
 			b.rs.Chains[ext] = []string{"-j " + ChainMarkMasq, "-j " + svcChain}
 		}
 		seps := make([]string, len(ready))
-		for i, e := range ready {
-			seps[i] = EndpointChain(sp, e.String())
+		for i := range ready {
+			seps[i] = EndpointChain(sp, i)
 		}
 		if affinity {
 			for _, sep := range seps {

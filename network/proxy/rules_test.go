@@ -33,8 +33,8 @@ func eps(ns, name string, portName string, p int32, ready []string, notReady []s
 func TestBuildRules(t *testing.T) {
 	web := ServicePortName{Namespace: "default", Name: "web", Port: "http", Protocol: "TCP"}
 	webSvc := ServiceChain(web)
-	sepA := EndpointChain(web, "10.244.1.2:8080")
-	sepB := EndpointChain(web, "10.244.2.3:8080")
+	sepA := EndpointChain(web, 0)
+	sepB := EndpointChain(web, 1)
 	tests := []struct {
 		name     string
 		services []*api.Service
@@ -59,7 +59,7 @@ func TestBuildRules(t *testing.T) {
 				sepB:           {"-s 10.244.2.3/32 -j CX-MARK-MASQ", "-p tcp -m tcp -j DNAT --to-destination 10.244.2.3:8080"},
 				ChainNodePorts: nil,
 			},
-			absent: []string{EndpointChain(web, "10.244.3.4:8080")},
+			absent: []string{EndpointChain(web, 2)},
 		},
 		{
 			name:     "node port",
@@ -162,7 +162,7 @@ func TestBuildRulesProbabilities(t *testing.T) {
 
 func TestChainNames(t *testing.T) {
 	sp := ServicePortName{Namespace: "a-very-long-namespace-name", Name: "and-a-long-service-name", Port: "https", Protocol: "TCP"}
-	for _, c := range []string{ServiceChain(sp), EndpointChain(sp, "10.0.0.1:443"), externalChain(sp), ChainPostrouting} {
+	for _, c := range []string{ServiceChain(sp), EndpointChain(sp, 9999), externalChain(sp), ChainPostrouting} {
 		if len(c) > 28 {
 			t.Errorf("chain %s is longer than iptables' 28 characters", c)
 		}
@@ -188,7 +188,7 @@ func TestDiff(t *testing.T) {
 	db := ServicePortName{Namespace: "default", Name: "db", Port: "pg", Protocol: "TCP"}
 	for _, want := range []string{
 		":" + ServiceChain(web) + " - [0:0]",
-		"-X " + EndpointChain(web, "10.244.1.3:8080"),
+		"-X " + EndpointChain(web, 1),
 		"-X " + ServiceChain(db),
 		"-D CX-SERVICES -d 10.96.0.11/32 -p tcp -m tcp --dport 5432 -j " + ServiceChain(db),
 	} {
@@ -199,7 +199,7 @@ func TestDiff(t *testing.T) {
 	if strings.Contains(text, ":CX-SERVICES") {
 		t.Errorf("diff flushes the shared services chain:\n%s", text)
 	}
-	if strings.Contains(text, EndpointChain(web, "10.244.1.2:8080")+" - [0:0]") {
+	if strings.Contains(text, EndpointChain(web, 0)+" - [0:0]") {
 		t.Errorf("diff rewrites an unchanged endpoint chain:\n%s", text)
 	}
 	if n != 5 { // web svc, services, 1 sep removed, db svc + db sep removed

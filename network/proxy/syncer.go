@@ -31,8 +31,10 @@ type SyncerConfig struct {
 // sync. It is safe for concurrent use; syncs are serialized.
 type Syncer struct {
 	cfg     SyncerConfig
-	mu      sync.Mutex
-	applied *RuleSet // what the kernel holds, nil when unknown
+	mu sync.Mutex
+	// applied is what the kernel holds, as parts by key (see SyncParts);
+	// nil when unknown, which makes the next sync a full one.
+	applied map[string]*RuleSet
 }
 
 // NewSyncer returns a Syncer.
@@ -68,27 +70,79 @@ var jumps = []jump{
 	{"POSTROUTING", "-m comment --comment coxswain-postrouting -j " + ChainPostrouting},
 }
 
-// Sync makes the nat table hold rs. The first sync (and the first after a
-// failure) replaces the table, keeping other owners' rules; later ones write
-// only what changed.
+// Sync makes the nat table hold rs, a whole rule set (see BuildRules). The
+// first sync (and the first after a failure) replaces the table, keeping
+// other owners' rules; later ones write only what changed.
 func (s *Syncer) Sync(ctx context.Context, rs *RuleSet) (SyncResult, error) {
+	return s.SyncParts(ctx, map[string]*RuleSet{"": rs}, nil)
+}
+
+// SyncParts makes the nat table hold the merge of parts (keyed by any stable
+// name, e.g. FixedRules under one key and each service's ServiceRules under
+// its namespace/name). changed lists the keys whose part may differ from the
+// last sync; nil means all. After a first full sync only the changed parts
+// are compared and written, so the cost follows the size of the change, not
+// of the table. The Syncer does not modify parts; it keeps references to the
+// RuleSets (not the map), which the caller must not modify afterwards.
+func (s *Syncer) SyncParts(ctx context.Context, parts map[string]*RuleSet, changed []string) (SyncResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	start := time.Now()
 	var res SyncResult
 	var err error
 	if s.applied == nil {
-		res, err = s.fullSync(ctx, rs)
+		keys := make([]string, 0, len(parts))
+		for k := range parts {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		list := make([]*RuleSet, len(keys))
+		for i, k := range keys {
+			list[i] = parts[k]
+		}
+		res, err = s.fullSync(ctx, Merge(list...))
+		if err == nil {
+			s.applied = make(map[string]*RuleSet, len(parts))
+			for k, p := range parts {
+				s.applied[k] = p
+			}
+		}
 	} else {
-		res, err = s.incrementalSync(ctx, rs)
+		if changed == nil {
+			for k := range parts {
+				changed = append(changed, k)
+			}
+			for k := range s.applied {
+				if _, ok := parts[k]; !ok {
+					changed = append(changed, k)
+				}
+			}
+		}
+		sort.Strings(changed)
+		var d differ
+		for _, k := range changed {
+			d.part(s.applied[k], parts[k])
+		}
+		in, chains := d.bytes()
+		res = SyncResult{Chains: chains, Lines: bytes.Count(in, []byte{'\n'})}
+		if chains > 0 {
+			_, err = s.run(ctx, in, s.cfg.RestoreCommand, "-w", "5", "--noflush")
+		}
+		if err == nil {
+			for _, k := range changed {
+				if p, ok := parts[k]; ok {
+					s.applied[k] = p
+				} else {
+					delete(s.applied, k)
+				}
+			}
+		}
 	}
 	res.Duration = time.Since(start)
 	if err != nil {
 		s.applied = nil
-		return res, err
 	}
-	s.applied = rs
-	return res, nil
+	return res, err
 }
 
 // Invalidate forgets what is applied, so the next Sync is a full one.
@@ -170,69 +224,105 @@ func sortedChains(rs *RuleSet) []string {
 
 // Diff returns the iptables-restore --noflush input that turns the nat
 // chains holding old into ones holding new, and how many chains it touches.
-// It is empty when nothing changed.
+// It is empty when nothing changed. The shared chains (CX-SERVICES,
+// CX-NODEPORTS) are edited rule by rule and never flushed or deleted, so old
+// and new may also be two versions of one part (see ServiceRules).
 func Diff(old, new *RuleSet) ([]byte, int) {
-	var decl, del, add, drop bytes.Buffer
-	chains := 0
+	var d differ
+	d.part(old, new)
+	return d.bytes()
+}
+
+// differ accumulates the diffs of several parts into one restore input:
+// chain declarations (which flush) first, then rule deletions, additions,
+// and chain deletions last, once nothing refers to them.
+type differ struct {
+	decl, del, add, drop bytes.Buffer
+	chains               int
+}
+
+func (d *differ) part(old, new *RuleSet) {
+	if old == nil {
+		old = &RuleSet{}
+	}
+	if new == nil {
+		new = &RuleSet{}
+	}
 	for _, c := range sortedChains(new) {
 		want := new.Chains[c]
 		have, existed := old.Chains[c]
 		switch {
-		case !existed:
-			fmt.Fprintf(&decl, ":%s - [0:0]\n", c)
-			for _, r := range want {
-				writeRule(&add, c, r)
-			}
-			chains++
 		case unordered(c):
-			haveSet := make(map[string]bool, len(have))
-			for _, r := range have {
-				haveSet[r] = true
+			if d.editRules(c, have, want) {
+				d.chains++
 			}
-			wantSet := make(map[string]bool, len(want))
-			changed := false
+		case !existed:
+			fmt.Fprintf(&d.decl, ":%s - [0:0]\n", c)
 			for _, r := range want {
-				wantSet[r] = true
-				if !haveSet[r] {
-					writeRule(&add, c, r)
-					changed = true
-				}
+				writeRule(&d.add, c, r)
 			}
-			for _, r := range have {
-				if !wantSet[r] {
-					del.WriteString("-D " + c + " " + r + "\n")
-					changed = true
-				}
-			}
-			if changed {
-				chains++
-			}
+			d.chains++
 		case !equal(have, want):
-			fmt.Fprintf(&decl, ":%s - [0:0]\n", c)
+			fmt.Fprintf(&d.decl, ":%s - [0:0]\n", c)
 			for _, r := range want {
-				writeRule(&add, c, r)
+				writeRule(&d.add, c, r)
 			}
-			chains++
+			d.chains++
 		}
 	}
 	for _, c := range sortedChains(old) {
-		if _, ok := new.Chains[c]; !ok {
-			fmt.Fprintf(&decl, ":%s - [0:0]\n", c)
-			fmt.Fprintf(&drop, "-X %s\n", c)
-			chains++
+		if _, ok := new.Chains[c]; ok {
+			continue
+		}
+		if unordered(c) {
+			if d.editRules(c, old.Chains[c], nil) {
+				d.chains++
+			}
+			continue
+		}
+		fmt.Fprintf(&d.decl, ":%s - [0:0]\n", c)
+		fmt.Fprintf(&d.drop, "-X %s\n", c)
+		d.chains++
+	}
+}
+
+// editRules writes -D and -A lines turning have into want, in a chain whose
+// rule order does not matter.
+func (d *differ) editRules(c string, have, want []string) bool {
+	haveSet := make(map[string]bool, len(have))
+	for _, r := range have {
+		haveSet[r] = true
+	}
+	wantSet := make(map[string]bool, len(want))
+	changed := false
+	for _, r := range want {
+		wantSet[r] = true
+		if !haveSet[r] {
+			writeRule(&d.add, c, r)
+			changed = true
 		}
 	}
-	if chains == 0 {
+	for _, r := range have {
+		if !wantSet[r] {
+			d.del.WriteString("-D " + c + " " + r + "\n")
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (d *differ) bytes() ([]byte, int) {
+	if d.chains == 0 {
 		return nil, 0
 	}
 	var b bytes.Buffer
 	b.WriteString("*nat\n")
-	b.Write(decl.Bytes())
-	b.Write(del.Bytes())
-	b.Write(add.Bytes())
-	b.Write(drop.Bytes())
+	b.Write(d.decl.Bytes())
+	b.Write(d.del.Bytes())
+	b.Write(d.add.Bytes())
+	b.Write(d.drop.Bytes())
 	b.WriteString("COMMIT\n")
-	return b.Bytes(), chains
+	return b.Bytes(), d.chains
 }
 
 func equal(a, b []string) bool {
@@ -245,18 +335,6 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-func (s *Syncer) incrementalSync(ctx context.Context, rs *RuleSet) (SyncResult, error) {
-	in, chains := Diff(s.applied, rs)
-	if chains == 0 {
-		return SyncResult{}, nil
-	}
-	lines := bytes.Count(in, []byte{'\n'})
-	if _, err := s.run(ctx, in, s.cfg.RestoreCommand, "-w", "5", "--noflush"); err != nil {
-		return SyncResult{Chains: chains, Lines: lines}, err
-	}
-	return SyncResult{Chains: chains, Lines: lines}, nil
 }
 
 // Cleanup removes every rule and chain this package owns from the nat table.
