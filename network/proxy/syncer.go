@@ -30,8 +30,8 @@ type SyncerConfig struct {
 // Syncer applies RuleSets to the nat table, incrementally after the first
 // sync. It is safe for concurrent use; syncs are serialized.
 type Syncer struct {
-	cfg     SyncerConfig
-	mu sync.Mutex
+	cfg SyncerConfig
+	mu  sync.Mutex
 	// applied is what the kernel holds, as parts by key (see SyncParts);
 	// nil when unknown, which makes the next sync a full one.
 	applied map[string]*RuleSet
