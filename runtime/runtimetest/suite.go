@@ -156,6 +156,21 @@ func (h *harness) waitState(id string, state runtime.ContainerState) *runtime.Co
 	return st
 }
 
+// waitLog polls until the container's stdout log is want: the program
+// printed it, so it has installed its signal handling.
+func (h *harness) waitLog(id, want string) {
+	h.t.Helper()
+	var got string
+	eventually(h.t, 30*time.Second, func() bool {
+		var buf bytes.Buffer
+		if err := h.rt.Logs(h.ctx, id, runtime.LogOptions{Stream: runtime.LogStdout}, &buf); err != nil {
+			h.t.Fatalf("Logs: %v", err)
+		}
+		got = buf.String()
+		return got == want
+	}, func() string { return fmt.Sprintf("container %s logged %q, want %q", id, got, want) })
+}
+
 // eventually polls cond every few milliseconds until it holds or timeout
 // passes, then fails with msg().
 func eventually(t *testing.T, timeout time.Duration, cond func() bool, msg func() string) {
@@ -240,6 +255,7 @@ func testContainerLifecycle(t *testing.T, h *harness) {
 		t.Fatalf("StartContainer: %v", err)
 	}
 	st = h.waitState(id, runtime.ContainerRunning)
+	h.waitLog(id, "running\n")
 	if st.Pid <= 0 || st.StartedAt.Before(before) {
 		t.Fatalf("running status = %+v", st)
 	}
@@ -300,13 +316,14 @@ func testStopGracePeriod(t *testing.T, h *harness) {
 		wantCode int
 		slow     bool // the stop must wait out the grace period
 	}{
-		{"TrapsTERM", Program{TrapTERM: true, TermExitCode: 42}, 20 * time.Second, 42, false},
-		{"IgnoresTERM", Program{IgnoreTERM: true}, 500 * time.Millisecond, 137, true},
-		{"ZeroGraceKills", Program{TrapTERM: true, TermExitCode: 42}, 0, 137, false},
+		{"TrapsTERM", Program{Stdout: "ready", TrapTERM: true, TermExitCode: 42}, 20 * time.Second, 42, false},
+		{"IgnoresTERM", Program{Stdout: "ready", IgnoreTERM: true}, 500 * time.Millisecond, 137, true},
+		{"ZeroGraceKills", Program{Stdout: "ready", TrapTERM: true, TermExitCode: 42}, 0, 137, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := h.run(sb, strings.ToLower(tc.name), tc.prog)
 			h.waitState(id, runtime.ContainerRunning)
+			h.waitLog(id, "ready\n")
 			start := time.Now()
 			if err := h.rt.StopContainer(h.ctx, id, tc.grace); err != nil {
 				t.Fatalf("StopContainer: %v", err)
@@ -667,6 +684,7 @@ func testRestart(t *testing.T, h *harness) {
 		t.Fatalf("StartContainer: %v", err)
 	}
 	h.waitState(id, runtime.ContainerRunning)
+	h.waitLog(id, "alive\n")
 	created := h.create(sb, "waiting", longRunning, labels)
 
 	// A new runtime object over the same state, as after a restart.

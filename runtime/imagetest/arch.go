@@ -1,0 +1,5 @@
+package imagetest
+
+import "runtime"
+
+func goarch() string { return runtime.GOARCH }
