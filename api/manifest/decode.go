@@ -112,8 +112,18 @@ func syntaxLine(err error) int {
 	return 0
 }
 
+// trimYAMLPrefix drops yaml.v3's "yaml: " and "line N: " prefixes, which
+// Error already carries.
 func trimYAMLPrefix(err error) string {
-	return strings.TrimPrefix(err.Error(), "yaml: ")
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if i := strings.Index(rest, ": "); i > 0 {
+			if _, err := strconv.Atoi(rest[:i]); err == nil {
+				return rest[i+2:]
+			}
+		}
+	}
+	return msg
 }
 
 // decodeDocument decodes one document's root node. A "v1 List" document

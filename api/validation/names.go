@@ -133,10 +133,22 @@ func (e *errs) qualifiedName(p path, s string) {
 	}
 }
 
-// stripClass removes a sentinel's text from an error message for display.
+// stripClass removes a sentinel's text, and the "key %q: " or "value %q: "
+// that repeats the offending value, from an error message for display.
 func stripClass(err, class error) string {
-	msg := err.Error()
-	return strings.TrimPrefix(strings.TrimPrefix(msg, class.Error()), ": ")
+	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), class.Error()), ": ")
+	for _, what := range []string{"key ", "value "} {
+		rest, ok := strings.CutPrefix(msg, what)
+		if !ok || !strings.HasPrefix(rest, "\"") {
+			continue
+		}
+		if q, err := strconv.QuotedPrefix(rest); err == nil {
+			if tail, ok := strings.CutPrefix(rest[len(q):], ": "); ok {
+				return tail
+			}
+		}
+	}
+	return msg
 }
 
 func (e *errs) labelMap(p path, m map[string]string) {

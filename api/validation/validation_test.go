@@ -106,8 +106,8 @@ func TestValidateObject(t *testing.T) {
 		{"labels", func() api.Object {
 			return &api.ConfigMap{Metadata: &api.ObjectMeta{Name: "c", Labels: map[string]string{"-bad": "ok", "good": "not ok!"}}}
 		}, []string{
-			`metadata.labels: invalid value "-bad": key "-bad": must start and end with an alphanumeric character`,
-			`metadata.labels[good]: invalid value "not ok!": value "not ok!": must start and end with an alphanumeric character`,
+			`metadata.labels: invalid value "-bad": must start and end with an alphanumeric character`,
+			`metadata.labels[good]: invalid value "not ok!": must start and end with an alphanumeric character`,
 		}},
 		{"cluster-scoped namespace", func() api.Object {
 			return &api.Namespace{Metadata: &api.ObjectMeta{Name: "shop", Namespace: "x"}}
