@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -48,9 +50,20 @@ func ValidatePath(p string) error {
 	return nil
 }
 
+// locks serialize writers of the same directory within this process
+// (striped by a hash of the path, so the table never grows).
+var locks [64]sync.Mutex
+
+func lockFor(dir string) *sync.Mutex {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(filepath.Clean(dir)))
+	return &locks[h.Sum32()%uint32(len(locks))]
+}
+
 // Write projects payload (keyed by slash-separated relative path) into dir,
 // creating dir if needed. It reports whether anything changed: writing the
-// same payload again is a no-op that returns false.
+// same payload again is a no-op that returns false. Concurrent Writes to
+// the same dir from one process are serialized; readers never block.
 func Write(dir string, payload map[string]File) (changed bool, err error) {
 	top := map[string]bool{}
 	for p := range payload {
@@ -67,6 +80,9 @@ func Write(dir string, payload map[string]File) (changed bool, err error) {
 			}
 		}
 	}
+	mu := lockFor(dir)
+	mu.Lock()
+	defer mu.Unlock()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, fmt.Errorf("atomic write: %w", err)
 	}

@@ -258,3 +258,33 @@ func ExampleWrite() {
 	fmt.Println(changed, string(data))
 	// Output: true hi
 }
+
+// TestConcurrentWriters has several goroutines write different sets to one
+// directory; every write succeeds and the result is one complete set.
+func TestConcurrentWriters(t *testing.T) {
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*20)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				v := []byte(fmt.Sprint(w, "-", i))
+				if _, err := atomicwriter.Write(dir, map[string]atomicwriter.File{"a": {Data: v, Mode: 0o644}, "b": {Data: v, Mode: 0o644}}); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got, err := atomicwriter.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || string(got["a"].Data) != string(got["b"].Data) {
+		t.Fatalf("final set = %v", got)
+	}
+}
