@@ -544,7 +544,7 @@ type ContainerPort struct {
 	ContainerPort int32                  `protobuf:"varint,3,opt,name=container_port,json=containerPort,proto3" json:"container_port,omitempty"`
 	// protocol is TCP, UDP or SCTP.
 	Protocol      string `protobuf:"bytes,4,opt,name=protocol,proto3" json:"protocol,omitempty"`
-	HostIp        string `protobuf:"bytes,5,opt,name=host_ip,json=hostIp,proto3" json:"host_ip,omitempty"`
+	HostIp        string `protobuf:"bytes,5,opt,name=host_ip,json=hostIP,proto3" json:"host_ip,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7517,7 +7517,7 @@ const file_core_proto_rawDesc = "" +
 	"\thost_port\x18\x02 \x01(\x05R\bhostPort\x12%\n" +
 	"\x0econtainer_port\x18\x03 \x01(\x05R\rcontainerPort\x12\x1a\n" +
 	"\bprotocol\x18\x04 \x01(\tR\bprotocol\x12\x17\n" +
-	"\ahost_ip\x18\x05 \x01(\tR\x06hostIp\"m\n" +
+	"\ahost_ip\x18\x05 \x01(\tR\x06hostIP\"m\n" +
 	"\x06EnvVar\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\x129\n" +
