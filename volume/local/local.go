@@ -33,6 +33,13 @@ type Config struct {
 	// NodeName is the node whose disk BaseDir is; volumes get a node
 	// affinity to it.
 	NodeName string
+	// Filesystem is "" for plain directories (capacity not enforced) or
+	// "ext4" for an ext4 image per volume, loop-mounted at the volume's
+	// directory, so the claim's size is a hard limit. ext4 needs root,
+	// /dev/loop-control and mkfs.ext4.
+	Filesystem string
+	// Mounter mounts the ext4 images (volume.Linux{} if nil).
+	Mounter volume.OSMounter
 }
 
 // Validate checks the config and fills in defaults.
@@ -45,6 +52,14 @@ func (c *Config) Validate() error {
 	}
 	if c.NodeName == "" {
 		return fmt.Errorf("local provisioner: nodeName is required: %w", volume.ErrInvalidSpec)
+	}
+	switch c.Filesystem {
+	case "", FilesystemExt4:
+	default:
+		return fmt.Errorf("local provisioner: filesystem %q: want \"\" or ext4: %w", c.Filesystem, volume.ErrInvalidSpec)
+	}
+	if c.Mounter == nil {
+		c.Mounter = volume.Linux{}
 	}
 	return nil
 }
@@ -92,6 +107,9 @@ func (p *Provisioner) Provision(ctx context.Context, req volume.ProvisionRequest
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 		return nil, fmt.Errorf("local provisioner: volume name %q: %w", name, volume.ErrInvalidSpec)
 	}
+	if p.cfg.Filesystem == FilesystemExt4 && (strings.HasSuffix(name, ".img") || strings.HasSuffix(name, ".tmp")) {
+		return nil, fmt.Errorf("local provisioner: volume name %q: .img and .tmp are reserved: %w", name, volume.ErrInvalidSpec)
+	}
 	if cp := req.Class.GetProvisioner(); cp != "" && cp != p.cfg.Name {
 		return nil, fmt.Errorf("local provisioner %q: class %q names provisioner %q: %w", p.cfg.Name, req.Class.GetMetadata().GetName(), cp, volume.ErrInvalidSpec)
 	}
@@ -111,7 +129,11 @@ func (p *Provisioner) Provision(ctx context.Context, req volume.ProvisionRequest
 		modes = []string{"ReadWriteOnce"}
 	}
 	dir := filepath.Join(p.cfg.BaseDir, name)
-	if err := os.Mkdir(dir, 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
+	if p.cfg.Filesystem == FilesystemExt4 {
+		if err := p.provisionExt4(ctx, dir, q.Value()); err != nil {
+			return nil, fmt.Errorf("local provisioner: %s: %w", name, err)
+		}
+	} else if err := os.Mkdir(dir, 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("local provisioner: %w", err)
 	}
 	// World-writable, like an emptyDir, so any container user can write.
@@ -133,7 +155,7 @@ func (p *Provisioner) Provision(ctx context.Context, req volume.ProvisionRequest
 			PersistentVolumeReclaimPolicy: policy,
 			StorageClassName:              req.Class.GetMetadata().GetName(),
 			MountOptions:                  append([]string(nil), req.Class.GetMountOptions()...),
-			Local:                         &api.LocalVolumeSource{Path: dir},
+			Local:                         &api.LocalVolumeSource{Path: dir, FsType: p.cfg.Filesystem},
 			NodeAffinity: &api.VolumeNodeAffinity{Required: &api.NodeSelector{NodeSelectorTerms: []*api.NodeSelectorTerm{{
 				MatchExpressions: []*api.NodeSelectorRequirement{{Key: HostnameLabel, Operator: "In", Values: []string{p.cfg.NodeName}}},
 			}}}},
@@ -160,6 +182,12 @@ func (p *Provisioner) Delete(ctx context.Context, pv *api.PersistentVolume) erro
 	if err != nil {
 		return err
 	}
+	if p.cfg.Filesystem == FilesystemExt4 {
+		if err := p.deleteExt4(dir); err != nil {
+			return fmt.Errorf("local provisioner: delete %s: %w", pv.GetMetadata().GetName(), err)
+		}
+		return nil
+	}
 	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("local provisioner: delete %s: %w", pv.GetMetadata().GetName(), err)
 	}
@@ -177,6 +205,9 @@ func (p *Provisioner) Recycle(ctx context.Context, pv *api.PersistentVolume) err
 		return fmt.Errorf("local provisioner: recycle %s: %w", pv.GetMetadata().GetName(), err)
 	}
 	for _, e := range entries {
+		if p.cfg.Filesystem == FilesystemExt4 && e.Name() == "lost+found" {
+			continue
+		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 			return fmt.Errorf("local provisioner: recycle %s: %w", pv.GetMetadata().GetName(), err)
 		}
