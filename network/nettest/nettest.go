@@ -149,3 +149,28 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// CNIPluginDir returns the directory with the CNI plugins: $COXSWAIN_CNI_BIN_DIR,
+// else .tools/cni/bin at the module root (built by `make cni-plugins`). It
+// fails the test when neither holds the bridge plugin.
+func CNIPluginDir(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("COXSWAIN_CNI_BIN_DIR"); d != "" {
+		return d
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := wd; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			bin := filepath.Join(d, ".tools", "cni", "bin")
+			if _, err := os.Stat(filepath.Join(bin, "bridge")); err == nil {
+				return bin
+			}
+			break
+		}
+	}
+	t.Fatal("CNI plugins not found: run `make cni-plugins` or set COXSWAIN_CNI_BIN_DIR")
+	return ""
+}
