@@ -620,3 +620,6 @@ func (s *Scheduler) findFeasible(ctx context.Context, fwk *framework.Framework, 
 	k := min(int(found.Load()), want)
 	return feasible[:k], statuses, nil
 }
+
+// NodeCount returns how many Nodes the scheduler's cache holds.
+func (s *Scheduler) NodeCount() int { return s.cache.NodeCount() }

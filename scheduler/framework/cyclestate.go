@@ -25,10 +25,12 @@ var ErrNotFound = fmt.Errorf("not found in cycle state")
 type CycleState struct {
 	mu sync.RWMutex
 	m  map[StateKey]StateData
-	// skipFilter and skipScore hold the plugins that returned Skip from
-	// PreFilter and PreScore; written only by the framework between phases.
+	// skipFilter holds the plugins that returned Skip from PreFilter, and
+	// filters the Filter plugins left to run; written only by the framework
+	// between phases.
 	skipFilter map[string]bool
-	skipScore  map[string]bool
+	filters    []FilterPlugin
+	filtersSet bool
 }
 
 // NewCycleState returns an empty state.
@@ -67,7 +69,7 @@ func (c *CycleState) Clone() *CycleState {
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	out := &CycleState{m: make(map[StateKey]StateData, len(c.m)), skipFilter: c.skipFilter, skipScore: c.skipScore}
+	out := &CycleState{m: make(map[StateKey]StateData, len(c.m)), skipFilter: c.skipFilter, filters: c.filters, filtersSet: c.filtersSet}
 	for k, v := range c.m {
 		out.m[k] = v.Clone()
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 )
 
@@ -172,16 +173,24 @@ func (f *Framework) RunPreFilterPlugins(ctx context.Context, state *CycleState, 
 		}
 	}
 	state.skipFilter = skip
+	state.filters = make([]FilterPlugin, 0, len(f.filter))
+	for _, p := range f.filter {
+		if !skip[p.Name()] {
+			state.filters = append(state.filters, p)
+		}
+	}
+	state.filtersSet = true
 	return nil
 }
 
 // RunFilterPlugins runs every Filter plugin on one node and returns the
 // first non-success status, with the plugin's name.
 func (f *Framework) RunFilterPlugins(ctx context.Context, state *CycleState, pod *PodInfo, node *NodeInfo) *Status {
-	for _, p := range f.filter {
-		if state.skipFilter[p.Name()] {
-			continue
-		}
+	filters := f.filter
+	if state.filtersSet {
+		filters = state.filters
+	}
+	for _, p := range filters {
 		if st := p.Filter(ctx, state, pod, node); !st.IsSuccess() {
 			if !st.IsRejected() {
 				st = NewStatus(Error, st.Message())
@@ -254,17 +263,15 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 			return nil, st.WithPlugin(p.Name())
 		}
 	}
-	state.skipScore = skip
 	active := make([]int, 0, len(f.score))
 	for i, p := range f.score {
 		if !skip[p.Name()] {
 			active = append(active, i)
 		}
 	}
-	perPlugin := make([][]NodeScore, len(active))
-	for j := range active {
-		perPlugin[j] = make([]NodeScore, len(nodes))
-	}
+	buf := scoreBufPool.Get().(*scoreBuf)
+	defer scoreBufPool.Put(buf)
+	perPlugin := buf.get(len(active), nodes)
 	var firstErr atomic.Pointer[Status]
 	Parallelize(ctx, f.parallelism, len(nodes), func(i int) {
 		for j, pi := range active {
@@ -274,7 +281,7 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 				firstErr.CompareAndSwap(nil, st.WithPlugin(p.Name()))
 				return
 			}
-			perPlugin[j][i] = NodeScore{Name: nodes[i].Name(), Score: s}
+			perPlugin[j][i].Score = s
 		}
 	})
 	if st := firstErr.Load(); st != nil {
@@ -336,3 +343,26 @@ func (f *Framework) RunBindPlugins(ctx context.Context, state *CycleState, pod *
 }
 
 var _ Handle = (*Framework)(nil)
+
+// scoreBuf holds per-plugin score slices reused across cycles.
+type scoreBuf struct{ perPlugin [][]NodeScore }
+
+var scoreBufPool = sync.Pool{New: func() any { return &scoreBuf{} }}
+
+// get returns k slices of len(nodes) scores with names filled in.
+func (b *scoreBuf) get(k int, nodes []*NodeInfo) [][]NodeScore {
+	for len(b.perPlugin) < k {
+		b.perPlugin = append(b.perPlugin, nil)
+	}
+	out := b.perPlugin[:k]
+	for j := range out {
+		if cap(out[j]) < len(nodes) {
+			out[j] = make([]NodeScore, len(nodes))
+		}
+		out[j] = out[j][:len(nodes)]
+		for i, n := range nodes {
+			out[j][i] = NodeScore{Name: n.name}
+		}
+	}
+	return out
+}

@@ -126,20 +126,75 @@ type AffinityTerm struct {
 	Selector          labels.Selector
 	TopologyKey       string
 	NamespaceSelector labels.Selector
+
+	fast     PodSelector
+	singleNS string // the only namespace, when there is exactly one and no selector
+	anyNS    bool   // an empty namespace selector: every namespace
 }
+
+// PodSelector is a compiled label selector that matches plain matchLabels
+// selectors with direct map lookups (the common case, and the hot path of
+// affinity and spreading) and anything else through labels.Selector.
+type PodSelector struct {
+	sel    labels.Selector
+	pairs  [][2]string
+	simple bool
+}
+
+// CompileSelector compiles ls; nil selects nothing, empty selects everything.
+func CompileSelector(ls *api.LabelSelector) (PodSelector, error) {
+	sel, err := labels.FromLabelSelector(ls)
+	if err != nil {
+		return PodSelector{}, err
+	}
+	ps := PodSelector{sel: sel}
+	if ls != nil && len(ls.GetMatchExpressions()) == 0 {
+		ps.simple = true
+		for k, v := range ls.GetMatchLabels() {
+			ps.pairs = append(ps.pairs, [2]string{k, v})
+		}
+		sort.Slice(ps.pairs, func(i, j int) bool { return ps.pairs[i][0] < ps.pairs[j][0] })
+	}
+	return ps, nil
+}
+
+// Matches reports whether the labels are selected.
+func (s *PodSelector) Matches(l map[string]string) bool {
+	if s.simple {
+		for _, p := range s.pairs {
+			if v, ok := l[p[0]]; !ok || v != p[1] {
+				return false
+			}
+		}
+		return true
+	}
+	if s.sel == nil {
+		return false
+	}
+	return s.sel.Matches(labels.Set(l))
+}
+
+// Selector returns the selector in labels form.
+func (s *PodSelector) Selector() labels.Selector { return s.sel }
 
 // Matches reports whether pod is selected by the term. Namespace selectors
 // are matched against the namespace name only through Namespaces (the
 // framework has no namespace objects); an empty namespace selector matches
 // every namespace.
 func (t *AffinityTerm) Matches(pod *api.Pod) bool {
-	ns := pod.GetMetadata().GetNamespace()
-	if _, ok := t.Namespaces[ns]; !ok {
-		if t.NamespaceSelector == nil || !t.NamespaceSelector.Empty() {
+	m := pod.GetMetadata()
+	switch {
+	case t.anyNS:
+	case t.singleNS != "":
+		if m.GetNamespace() != t.singleNS {
+			return false
+		}
+	default:
+		if _, ok := t.Namespaces[m.GetNamespace()]; !ok {
 			return false
 		}
 	}
-	return t.Selector.Matches(labels.Set(pod.GetMetadata().GetLabels()))
+	return t.fast.Matches(m.GetLabels())
 }
 
 // WeightedAffinityTerm is a preferred term and its weight.
@@ -225,11 +280,11 @@ func NewPodInfo(pod *api.Pod) *PodInfo {
 
 // NewAffinityTerm parses one PodAffinityTerm of a pod in namespace ns.
 func NewAffinityTerm(ns string, t *api.PodAffinityTerm) (AffinityTerm, error) {
-	sel, err := labels.FromLabelSelector(t.GetLabelSelector())
+	fast, err := CompileSelector(t.GetLabelSelector())
 	if err != nil {
 		return AffinityTerm{}, err
 	}
-	at := AffinityTerm{Selector: sel, TopologyKey: t.GetTopologyKey(), Namespaces: map[string]struct{}{}}
+	at := AffinityTerm{Selector: fast.sel, fast: fast, TopologyKey: t.GetTopologyKey(), Namespaces: map[string]struct{}{}}
 	if t.GetNamespaceSelector() != nil {
 		nsSel, err := labels.FromLabelSelector(t.GetNamespaceSelector())
 		if err != nil {
@@ -242,6 +297,12 @@ func NewAffinityTerm(ns string, t *api.PodAffinityTerm) (AffinityTerm, error) {
 	}
 	if len(t.GetNamespaces()) == 0 && t.GetNamespaceSelector() == nil {
 		at.Namespaces[ns] = struct{}{}
+	}
+	at.anyNS = at.NamespaceSelector != nil && at.NamespaceSelector.Empty()
+	if len(at.Namespaces) == 1 && !at.anyNS {
+		for n := range at.Namespaces {
+			at.singleNS = n
+		}
 	}
 	return at, nil
 }
@@ -323,6 +384,12 @@ func (h HostPort) Conflicts(o HostPort) bool {
 // clones.
 type NodeInfo struct {
 	node *api.Node
+	name string
+	// Unschedulable, Taints and NodeLabels mirror the Node's fields, kept
+	// inline because every Filter reads them for thousands of nodes.
+	Unschedulable bool
+	Taints        []*api.Taint
+	NodeLabels    map[string]string
 	// Pods on the node, including assumed ones.
 	Pods []*PodInfo
 	// PodsWithAffinity are the pods with any pod (anti-)affinity term.
@@ -356,15 +423,19 @@ func NewNodeInfo(node *api.Node, pods ...*PodInfo) *NodeInfo {
 func (n *NodeInfo) Node() *api.Node { return n.node }
 
 // Name returns the node's name.
-func (n *NodeInfo) Name() string { return n.node.GetMetadata().GetName() }
+func (n *NodeInfo) Name() string { return n.name }
 
 // Labels returns the node's labels.
-func (n *NodeInfo) Labels() labels.Set { return labels.Set(n.node.GetMetadata().GetLabels()) }
+func (n *NodeInfo) Labels() labels.Set { return labels.Set(n.NodeLabels) }
 
 // SetNode sets the Node object and recomputes Allocatable. Malformed
 // quantities count as zero.
 func (n *NodeInfo) SetNode(node *api.Node) {
 	n.node = node
+	n.name = node.GetMetadata().GetName()
+	n.Unschedulable = node.GetSpec().GetUnschedulable()
+	n.Taints = node.GetSpec().GetTaints()
+	n.NodeLabels = node.GetMetadata().GetLabels()
 	src := node.GetStatus().GetAllocatable()
 	if len(src) == 0 {
 		src = node.GetStatus().GetCapacity()
@@ -447,6 +518,10 @@ func removePod(s []*PodInfo, pod *api.Pod) []*PodInfo {
 func (n *NodeInfo) Clone() *NodeInfo {
 	return &NodeInfo{
 		node:                         n.node,
+		name:                         n.name,
+		Unschedulable:                n.Unschedulable,
+		Taints:                       n.Taints,
+		NodeLabels:                   n.NodeLabels,
 		Pods:                         append([]*PodInfo(nil), n.Pods...),
 		PodsWithAffinity:             append([]*PodInfo(nil), n.PodsWithAffinity...),
 		PodsWithRequiredAntiAffinity: append([]*PodInfo(nil), n.PodsWithRequiredAntiAffinity...),

@@ -33,7 +33,7 @@ type topologyPair struct{ key, value string }
 type topologyCounts map[topologyPair]int64
 
 func (c topologyCounts) add(n *framework.NodeInfo, key string, delta int64) {
-	if v, ok := n.Node().GetMetadata().GetLabels()[key]; ok {
+	if v, ok := n.NodeLabels[key]; ok {
 		p := topologyPair{key, v}
 		c[p] += delta
 		if c[p] == 0 {
@@ -142,7 +142,7 @@ func (p *InterPodAffinity) Filter(_ context.Context, state *framework.CycleState
 	if err != nil {
 		return framework.AsStatus(err)
 	}
-	nl := node.Node().GetMetadata().GetLabels()
+	nl := node.NodeLabels
 	for pair := range s.existingAnti {
 		if v, ok := nl[pair.key]; ok && v == pair.value {
 			return framework.NewStatus(framework.Unschedulable, ReasonExistingAntiAffinity)
@@ -196,7 +196,7 @@ func (p *InterPodAffinity) PreScore(_ context.Context, state *framework.CycleSta
 	}
 	s := &affinityScoreState{scores: map[string]map[string]int64{}}
 	add := func(n *framework.NodeInfo, key string, w int64) {
-		v, ok := n.Node().GetMetadata().GetLabels()[key]
+		v, ok := n.NodeLabels[key]
 		if !ok {
 			return
 		}
@@ -252,7 +252,7 @@ func (p *InterPodAffinity) Score(_ context.Context, state *framework.CycleState,
 		return 0, framework.AsStatus(err)
 	}
 	var total int64
-	nl := node.Node().GetMetadata().GetLabels()
+	nl := node.NodeLabels
 	for key, m := range s.scores {
 		if v, ok := nl[key]; ok {
 			total += m[v]

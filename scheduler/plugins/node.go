@@ -40,6 +40,14 @@ type NodeName struct{}
 // Name returns NodeName.
 func (NodeName) Name() string { return NameNodeName }
 
+// PreFilter skips pods without spec.nodeName.
+func (NodeName) PreFilter(_ context.Context, _ *framework.CycleState, pod *framework.PodInfo) *framework.Status {
+	if pod.Pod.GetSpec().GetNodeName() == "" {
+		return framework.NewStatus(framework.Skip)
+	}
+	return nil
+}
+
 // Filter implements framework.FilterPlugin.
 func (NodeName) Filter(_ context.Context, _ *framework.CycleState, pod *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
 	if want := pod.Pod.GetSpec().GetNodeName(); want != "" && want != node.Name() {
@@ -62,7 +70,7 @@ func (NodeUnschedulable) Name() string { return NameNodeUnschedulable }
 
 // Filter implements framework.FilterPlugin.
 func (NodeUnschedulable) Filter(_ context.Context, _ *framework.CycleState, pod *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
-	if !node.Node().GetSpec().GetUnschedulable() {
+	if !node.Unschedulable {
 		return nil
 	}
 	taint := &api.Taint{Key: TaintNodeUnschedulable, Effect: EffectNoSchedule}
@@ -125,6 +133,15 @@ type NodeAffinity struct{}
 // Name returns NodeAffinity.
 func (NodeAffinity) Name() string { return NameNodeAffinity }
 
+// PreFilter skips pods without nodeSelector and required node affinity.
+func (NodeAffinity) PreFilter(_ context.Context, _ *framework.CycleState, pod *framework.PodInfo) *framework.Status {
+	spec := pod.Pod.GetSpec()
+	if len(spec.GetNodeSelector()) == 0 && spec.GetAffinity().GetNodeAffinity().GetRequiredDuringSchedulingIgnoredDuringExecution() == nil {
+		return framework.NewStatus(framework.Skip)
+	}
+	return nil
+}
+
 // Filter implements framework.FilterPlugin.
 func (NodeAffinity) Filter(_ context.Context, _ *framework.CycleState, pod *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
 	if !PodMatchesNodeSelectorAndAffinity(pod.Pod, node.Node()) {
@@ -182,8 +199,11 @@ func (TaintToleration) Name() string { return NameTaintToleration }
 
 // Filter implements framework.FilterPlugin.
 func (TaintToleration) Filter(_ context.Context, _ *framework.CycleState, pod *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
+	if len(node.Taints) == 0 {
+		return nil
+	}
 	tols := pod.Pod.GetSpec().GetTolerations()
-	for _, taint := range node.Node().GetSpec().GetTaints() {
+	for _, taint := range node.Taints {
 		if taint.GetEffect() != EffectNoSchedule && taint.GetEffect() != EffectNoExecute {
 			continue
 		}
@@ -197,7 +217,7 @@ func (TaintToleration) Filter(_ context.Context, _ *framework.CycleState, pod *f
 // Score counts untolerated PreferNoSchedule taints (normalized so fewer is better).
 func (TaintToleration) Score(_ context.Context, _ *framework.CycleState, pod *framework.PodInfo, node *framework.NodeInfo) (int64, *framework.Status) {
 	var n int64
-	for _, taint := range node.Node().GetSpec().GetTaints() {
+	for _, taint := range node.Taints {
 		if taint.GetEffect() != EffectPreferNoSchedule {
 			continue
 		}

@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"github.com/coxswain-io/coxswain/api"
-	"github.com/coxswain-io/coxswain/api/labels"
 	"github.com/coxswain-io/coxswain/scheduler/framework"
 )
 
@@ -36,7 +35,7 @@ type spreadConstraint struct {
 	maxSkew     int64
 	key         string
 	minDomains  int
-	selector    labels.Selector
+	selector    framework.PodSelector
 	selfMatches bool
 }
 
@@ -47,7 +46,7 @@ func parseConstraints(pod *api.Pod, hard bool) ([]spreadConstraint, error) {
 		if isHard != hard {
 			continue
 		}
-		sel, err := labels.FromLabelSelector(c.GetLabelSelector())
+		sel, err := framework.CompileSelector(c.GetLabelSelector())
 		if err != nil {
 			return nil, err
 		}
@@ -60,7 +59,7 @@ func parseConstraints(pod *api.Pod, hard bool) ([]spreadConstraint, error) {
 			key:         c.GetTopologyKey(),
 			minDomains:  md,
 			selector:    sel,
-			selfMatches: sel.Matches(labels.Set(pod.GetMetadata().GetLabels())),
+			selfMatches: sel.Matches(pod.GetMetadata().GetLabels()),
 		})
 	}
 	return out, nil
@@ -70,7 +69,7 @@ func eligible(pod *api.Pod, n *framework.NodeInfo, cs []spreadConstraint) bool {
 	if n.Node() == nil || !PodMatchesNodeSelectorAndAffinity(pod, n.Node()) {
 		return false
 	}
-	nl := n.Node().GetMetadata().GetLabels()
+	nl := n.NodeLabels
 	for _, c := range cs {
 		if _, ok := nl[c.key]; !ok {
 			return false
@@ -82,7 +81,7 @@ func eligible(pod *api.Pod, n *framework.NodeInfo, cs []spreadConstraint) bool {
 func (c *spreadConstraint) counts(pod *api.Pod, e *api.Pod) bool {
 	return e.GetMetadata().GetNamespace() == pod.GetMetadata().GetNamespace() &&
 		e.GetMetadata().GetDeletionTimestamp() == nil &&
-		c.selector.Matches(labels.Set(e.GetMetadata().GetLabels()))
+		c.selector.Matches(e.GetMetadata().GetLabels())
 }
 
 type spreadState struct {
@@ -124,7 +123,7 @@ func buildCounts(pod *api.Pod, cs []spreadConstraint, nodes []*framework.NodeInf
 		if !eligible(pod, n, cs) {
 			continue
 		}
-		nl := n.Node().GetMetadata().GetLabels()
+		nl := n.NodeLabels
 		for i := range cs {
 			v := nl[cs[i].key]
 			counts[i][v] += 0
@@ -159,7 +158,7 @@ func (p *PodTopologySpread) update(state *framework.CycleState, pod, e *framewor
 	if !eligible(pod.Pod, n, s.constraints) {
 		return nil
 	}
-	nl := n.Node().GetMetadata().GetLabels()
+	nl := n.NodeLabels
 	for i := range s.constraints {
 		if s.constraints[i].counts(pod.Pod, e.Pod) {
 			s.counts[i][nl[s.constraints[i].key]] += delta
@@ -185,7 +184,7 @@ func (p *PodTopologySpread) Filter(_ context.Context, state *framework.CycleStat
 	if err != nil {
 		return framework.AsStatus(err)
 	}
-	nl := node.Node().GetMetadata().GetLabels()
+	nl := node.NodeLabels
 	for i, c := range s.constraints {
 		v, ok := nl[c.key]
 		if !ok {
@@ -228,7 +227,7 @@ func (p *PodTopologySpread) Score(_ context.Context, state *framework.CycleState
 	if err != nil {
 		return 0, framework.AsStatus(err)
 	}
-	nl := node.Node().GetMetadata().GetLabels()
+	nl := node.NodeLabels
 	var total int64
 	for i, c := range s.constraints {
 		v, ok := nl[c.key]

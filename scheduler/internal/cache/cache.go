@@ -144,28 +144,29 @@ func (c *Cache) IsAssumed(pod *api.Pod) bool {
 }
 
 // AddPod records an assigned pod seen by the watch, confirming an assumed one.
-func (c *Cache) AddPod(pod *api.Pod) {
-	c.setPod(pod, framework.NewPodInfo(pod))
-}
+func (c *Cache) AddPod(pod *api.Pod) { c.setPod(pod) }
 
 // UpdatePod records a change to an assigned pod.
-func (c *Cache) UpdatePod(pod *api.Pod) {
-	c.setPod(pod, framework.NewPodInfo(pod))
-}
+func (c *Cache) UpdatePod(pod *api.Pod) { c.setPod(pod) }
 
-func (c *Cache) setPod(pod *api.Pod, pi *framework.PodInfo) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *Cache) setPod(pod *api.Pod) {
 	id := podID(pod)
 	node := pod.GetSpec().GetNodeName()
+	c.mu.Lock()
+	ps, ok := c.pods[id]
+	if ok && ps.node == node && ps.assumed {
+		// Binding observed: keep the assumed info, which has the same spec
+		// and labels; PodInfos are shared with snapshots and never changed
+		// in place. Later updates replace it.
+		ps.assumed = false
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	pi := framework.NewPodInfo(pod) // parse outside the lock
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if ps, ok := c.pods[id]; ok {
-		if ps.node == node && ps.assumed {
-			// Binding observed: keep the assumed info, which has the same
-			// spec and labels; PodInfos are shared with snapshots and never
-			// changed in place. Later updates replace it.
-			ps.assumed = false
-			return
-		}
 		c.removeLocked(id, ps)
 	}
 	c.pods[id] = &podState{info: pi, node: node}
