@@ -10,6 +10,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/network"
 	"github.com/coxswain-io/coxswain/network/nettest"
+	"github.com/coxswain-io/coxswain/network/networktest"
 )
 
 func newNode(t *testing.T, podCIDR string) (*Network, string, string) {
@@ -136,4 +137,16 @@ func TestReconcileAfterCrash(t *testing.T) {
 	if err := n2.TearDown(ctx, keep); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestConformance(t *testing.T) {
+	nettest.RequireRoot(t)
+	networktest.Run(t, networktest.Harness{
+		PodCIDR: "10.250.3.0/24",
+		New: func(t *testing.T) network.PodNetwork {
+			n, _, _ := newNode(t, "10.250.3.0/24")
+			return n
+		},
+		NetNS: func(t *testing.T, name string) string { return nettest.NetNS(t, name) },
+	})
 }
