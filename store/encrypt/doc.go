@@ -32,6 +32,13 @@
 //	sealed, err := t.SealObject(obj)   // before marshaling a log entry or a snapshot record
 //	obj, err := t.OpenObject(sealed)   // after unmarshaling, before applying
 //
+// or, for a snapshot written as one stream, wraps the file in a sealed
+// stream (everything in it is encrypted, Secrets and all):
+//
+//	w, err := t.NewWriter(file, []byte("memstore-snapshot"))
+//	_, err = st.Snapshot(w); err = w.Close()
+//	err = st.Restore(t.NewReader(file, []byte("memstore-snapshot")))
+//
 // SealObject returns a sealed copy of a Secret (its data and stringData
 // replaced by one sealed entry under [SealedKey]) and every other kind
 // unchanged, so the backend's encoding stays the same. Backends that persist
