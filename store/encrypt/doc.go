@@ -45,5 +45,7 @@
 // opaque bytes can use [Transformer.Encrypt] and [Transformer.Decrypt]
 // directly with the object's key as context. A backend reading state written
 // before encryption was enabled sees unsealed Secrets: OpenObject passes them
-// through, and the next snapshot seals them.
+// through, and the next snapshot seals them. Likewise a snapshot file from
+// before encryption has no stream header ([IsEncryptedStream] on its first
+// bytes tells; NewReader fails with ErrNotEncrypted): read it as is once.
 package encrypt
