@@ -70,19 +70,23 @@ func New(reg *Registry, profile Profile, opts ...Option) (*Framework, error) {
 			return nil, fmt.Errorf("profile %s: factory for %q built a plugin named %q", profile.SchedulerName, ref.Name, p.Name())
 		}
 		f.plugins[ref.Name] = p
-		if x, ok := p.(PreFilterPlugin); ok {
+		points := ref.Points
+		if points == 0 {
+			points = PointAll
+		}
+		if x, ok := p.(PreFilterPlugin); ok && points&PointPreFilter != 0 {
 			f.preFilter = append(f.preFilter, x)
 		}
-		if x, ok := p.(FilterPlugin); ok {
+		if x, ok := p.(FilterPlugin); ok && points&PointFilter != 0 {
 			f.filter = append(f.filter, x)
 		}
-		if x, ok := p.(PostFilterPlugin); ok {
+		if x, ok := p.(PostFilterPlugin); ok && points&PointPostFilter != 0 {
 			f.postFilter = append(f.postFilter, x)
 		}
-		if x, ok := p.(PreScorePlugin); ok {
+		if x, ok := p.(PreScorePlugin); ok && points&PointPreScore != 0 {
 			f.preScore = append(f.preScore, x)
 		}
-		if x, ok := p.(ScorePlugin); ok {
+		if x, ok := p.(ScorePlugin); ok && points&PointScore != 0 {
 			w := ref.Weight
 			if w <= 0 {
 				w = 1
@@ -91,10 +95,10 @@ func New(reg *Registry, profile Profile, opts ...Option) (*Framework, error) {
 			f.scoreWeights = append(f.scoreWeights, w)
 			f.totalMaxScore += w * MaxNodeScore
 		}
-		if x, ok := p.(ReservePlugin); ok {
+		if x, ok := p.(ReservePlugin); ok && points&PointReserve != 0 {
 			f.reserve = append(f.reserve, x)
 		}
-		if x, ok := p.(BindPlugin); ok {
+		if x, ok := p.(BindPlugin); ok && points&PointBind != 0 {
 			f.bind = append(f.bind, x)
 		}
 		if x, ok := p.(EnqueueExtensions); ok {

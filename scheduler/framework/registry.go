@@ -64,11 +64,30 @@ func (r *Registry) Factory(name string) (PluginFactory, bool) {
 }
 
 // PluginRef enables one plugin in a profile. Weight applies to its Score
-// (0 means 1); the plugin is used at every extension point it implements.
+// (0 means 1). The plugin is used at every extension point it implements,
+// or only at Points when set (for example a filter-only use of a plugin
+// that also scores).
 type PluginRef struct {
 	Name   string
 	Weight int64
+	Points ExtensionPoint
 }
+
+// ExtensionPoint is a set of extension points.
+type ExtensionPoint int
+
+// Extension points, combinable as a bit set.
+const (
+	PointPreFilter ExtensionPoint = 1 << iota
+	PointFilter
+	PointPostFilter
+	PointPreScore
+	PointScore
+	PointReserve
+	PointBind
+	// PointAll is every extension point (the meaning of 0).
+	PointAll = PointPreFilter | PointFilter | PointPostFilter | PointPreScore | PointScore | PointReserve | PointBind
+)
 
 // Profile is one named scheduler configuration: the schedulerName pods ask
 // for and the plugins, in order, that run for them.
