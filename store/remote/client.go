@@ -182,6 +182,9 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 			if req.idempotent || isDialError(err) {
 				continue
 			}
+			// The request may have been applied: do not send it again, but
+			// send the caller's retry to the next server.
+			c.current.Store(int32((idx + 1) % len(c.servers)))
 			return nil, fmt.Errorf("%w: %s %s: %v", store.ErrUnavailable, req.method, req.path, err)
 		}
 		if resp.StatusCode == http.StatusServiceUnavailable && i < len(c.servers)-1 {

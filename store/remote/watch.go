@@ -94,6 +94,11 @@ func (w *clientWatch) open(ctx context.Context) (*http.Response, error) {
 	from := w.rev
 	if w.sameRev > 0 {
 		from = w.rev - 1
+		if from == 0 {
+			// Revision 0 means "from now": the rest of revision 1 cannot
+			// be replayed, so the caller must relist.
+			return nil, store.Errorf(store.ErrCompacted, "watch %s: cannot resume inside revision 1", w.kind)
+		}
 	}
 	q := url.Values{"watch": {"true"}, "allowWatchBookmarks": {"true"}}
 	if from > 0 {
