@@ -9,6 +9,7 @@
 // and String prints the canonical form in that notation: "1.5" is "1500m",
 // "1024Mi" is "1Gi", "1000" is "1k".
 //
-// Exponents are limited to the range [-1000, 1000] so that a hostile input
-// such as "1e999999999" cannot allocate without bound.
+// Magnitudes are limited to less than 10^1000 (and written exponents to
+// [-2000, 2000]) so that a hostile input such as "1e999999999" cannot
+// allocate without bound; such inputs fail with ErrRange.
 package resource

@@ -29,8 +29,12 @@ var ErrFormat = errors.New("quantities must match the regular expression '^([+-]
 // outside the supported range.
 var ErrRange = errors.New("quantity exponent out of range")
 
-// maxExponent bounds decimal exponents so parsing cannot allocate without bound.
+// maxExponent bounds quantities: every magnitude must be below
+// 10^maxExponent, so parsing cannot allocate without bound.
 const maxExponent = 1000
+
+// limitNanos is 10^maxExponent in nano-units.
+var limitNanos = new(big.Int).Exp(big.NewInt(10), big.NewInt(maxExponent+9), nil)
 
 // Format is the notation a Quantity is written in.
 type Format int
@@ -181,6 +185,9 @@ func ParseQuantity(s string) (Quantity, error) {
 			mant.Add(mant, bigOne)
 		}
 	}
+	if mant.CmpAbs(limitNanos) >= 0 {
+		return Quantity{}, fmt.Errorf("%q: %w", s, ErrRange)
+	}
 	if neg {
 		mant.Neg(mant)
 	}
@@ -201,7 +208,7 @@ func parseExponent(s string) (int, error) {
 		}
 	}
 	e, err := strconv.Atoi(s)
-	if err != nil || e > maxExponent || e < -maxExponent {
+	if err != nil || e > 2*maxExponent || e < -2*maxExponent {
 		return 0, ErrRange
 	}
 	return e, nil

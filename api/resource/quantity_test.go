@@ -98,7 +98,9 @@ func TestParseQuantityErrors(t *testing.T) {
 		{"1e3.5", resource.ErrFormat},
 		{"abc", resource.ErrFormat},
 		{"0x10", resource.ErrFormat},
-		{"1e1001", resource.ErrRange},
+		{"1e1000", resource.ErrRange},
+		{"100e998", resource.ErrRange},
+		{"1e2001", resource.ErrRange},
 		{"1e-99999999999999999999", resource.ErrRange},
 	}
 	for _, tt := range tests {
