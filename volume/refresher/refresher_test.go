@@ -137,3 +137,15 @@ func TestConfig(t *testing.T) {
 		t.Fatal("empty config accepted")
 	}
 }
+
+// TestRetriesFailedWatch: the first watch fails (an unavailable store); the
+// refresher retries and still delivers later changes.
+func TestRetriesFailedWatch(t *testing.T) {
+	e := setup(t)
+	remove := e.store.InjectFault(memstore.Fault{Op: memstore.OpWatch, Kind: api.KindConfigMap, Err: store.ErrUnavailable, Count: 1})
+	t.Cleanup(remove)
+	pods := refresher.PodSourceFunc(func() []refresher.PodDir { return []refresher.PodDir{{Pod: e.pod, Dir: e.dir}} })
+	start(t, refresher.Config{Store: e.store, Registry: e.reg, Pods: pods, Resync: time.Hour, RetryDelay: 10 * time.Millisecond})
+	e.setColor(t, "orange")
+	eventually(t, "file shows orange", func() bool { return e.content(t) == "orange" })
+}
