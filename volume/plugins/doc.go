@@ -11,5 +11,6 @@
 //	err = reg.UpdatePod(ctx, pod, podDir)         // when volume.Uses(pod, ...) an object that changed
 //	err = reg.TearDownPod(ctx, podDir)            // after the pod's containers are gone
 //
-// and envvars.Resolver for each container's environment.
+// and envvars.Resolver for each container's environment. refresher.Refresher
+// does the UpdatePod calls from a watch on ConfigMaps and Secrets.
 package plugins
