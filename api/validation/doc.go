@@ -17,6 +17,9 @@
 // tell unset from zero (terminationGracePeriodSeconds) are defaulted when
 // zero.
 //
+// ValidateUpdate adds the rules of a change: names, selectors, a Job's
+// template, a Service's clusterIP and other fields that may not change.
+//
 // Built-in kinds get their full rule set; any other kind (a user's custom
 // message) gets the metadata rules, plus whatever the program adds with
 // Register.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/api/labels"
+	"github.com/coxswain-io/coxswain/api/resource"
 )
 
 // IsDNS1123Label reports whether s is a lower-case RFC 1123 label: at most
@@ -276,4 +277,11 @@ func (e *errs) labelSelector(ls *api.LabelSelector, p path) {
 			}
 		}
 	}
+}
+
+// parseBoth parses two quantities, reporting whether both are valid.
+func parseBoth(a, b string) (resource.Quantity, resource.Quantity, bool) {
+	qa, errA := resource.ParseQuantity(a)
+	qb, errB := resource.ParseQuantity(b)
+	return qa, qb, errA == nil && errB == nil
 }
