@@ -333,3 +333,17 @@ func ruleAllows(r *api.PolicyRule, a Attributes) bool {
 func matches(list []string, v string) bool {
 	return slices.Contains(list, "*") || slices.Contains(list, v)
 }
+
+// Chain returns an authenticator that asks each of as in turn and takes
+// the first user found. An error (bad credentials) stops the chain.
+func Chain(as ...Authenticator) Authenticator {
+	return AuthenticatorFunc(func(r *http.Request) (*User, error) {
+		for _, a := range as {
+			u, err := a.Authenticate(r)
+			if err != nil || u != nil {
+				return u, err
+			}
+		}
+		return nil, nil
+	})
+}

@@ -515,13 +515,17 @@ func (c *Client) Scale(ctx context.Context, kind, namespace, name string) (*api.
 	if err := checkAddress(info, namespace, name); err != nil {
 		return nil, err
 	}
-	obj, err := c.callObject(ctx, request{method: http.MethodGet, path: ResourcePath(info, namespace, name, "scale"), idempotent: true})
+	return c.callScale(ctx, request{method: http.MethodGet, path: ResourcePath(info, namespace, name, "scale"), idempotent: true})
+}
+
+func (c *Client) callScale(ctx context.Context, req request) (*api.Scale, error) {
+	data, f, err := c.call(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	sc, ok := obj.(*api.Scale)
-	if !ok {
-		return nil, fmt.Errorf("scale: server answered with %T", obj)
+	sc, err := c.codec.decodeScale(data, f)
+	if err != nil {
+		return nil, fmt.Errorf("decode response: %w", err)
 	}
 	return sc, nil
 }
@@ -541,13 +545,5 @@ func (c *Client) UpdateScale(ctx context.Context, kind string, scale *api.Scale)
 	if err != nil {
 		return nil, err
 	}
-	obj, err := c.callObject(ctx, request{method: http.MethodPut, path: ResourcePath(info, m.GetNamespace(), m.GetName(), "scale"), body: body, bodyFormat: c.format})
-	if err != nil {
-		return nil, err
-	}
-	sc, ok := obj.(*api.Scale)
-	if !ok {
-		return nil, fmt.Errorf("scale: server answered with %T", obj)
-	}
-	return sc, nil
+	return c.callScale(ctx, request{method: http.MethodPut, path: ResourcePath(info, m.GetNamespace(), m.GetName(), "scale"), body: body, bodyFormat: c.format})
 }

@@ -1,0 +1,295 @@
+package remote_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/memstore"
+	"github.com/coxswain-io/coxswain/store/remote"
+)
+
+// testPKI is a CA with a server certificate for 127.0.0.1 and a way to
+// issue client certificates.
+type testPKI struct {
+	caCert *x509.Certificate
+	caKey  *ecdsa.PrivateKey
+	pool   *x509.CertPool
+	server tls.Certificate
+}
+
+func newPKI(t *testing.T) *testPKI {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "coxswain test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &testPKI{caCert: ca, caKey: key, pool: x509.NewCertPool()}
+	p.pool.AddCert(ca)
+	p.server = p.issue(t, pkix.Name{CommonName: "coxswain"}, x509.ExtKeyUsageServerAuth, []net.IP{net.IPv4(127, 0, 0, 1)})
+	return p
+}
+
+func (p *testPKI) issue(t *testing.T, subject pkix.Name, usage x509.ExtKeyUsage, ips []net.IP) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      subject,
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+		IPAddresses:  ips,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caCert, &key.PublicKey, p.caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// secureEnv is a TLS server with token and client-certificate
+// authentication and RBAC over a memstore.
+type secureEnv struct {
+	pki *testPKI
+	mem *memstore.Store
+	url string
+}
+
+func newSecureEnv(t *testing.T) *secureEnv {
+	t.Helper()
+	pki := newPKI(t)
+	mem := memstore.New()
+	t.Cleanup(func() { _ = mem.Close() })
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "tokens.csv")
+	tokens := "# token,user,groups...\nadmin-token,admin,system:masters\nalice-token,alice\nbob-token,bob,ops,dev\n"
+	if err := os.WriteFile(tokenFile, []byte(tokens), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ta, err := remote.LoadTokenFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := remote.NewServer(remote.ServerConfig{
+		Store:         mem,
+		Authenticator: remote.Chain(ta, remote.ClientCertAuthenticator()),
+		Authorizer:    remote.NewRBACAuthorizer(mem),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	hs.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool, ClientAuth: tls.VerifyClientCertIfGiven, MinVersion: tls.VersionTLS12}
+	hs.StartTLS()
+	t.Cleanup(hs.Close)
+	return &secureEnv{pki: pki, mem: mem, url: hs.URL}
+}
+
+func (e *secureEnv) client(t *testing.T, token string, certs ...tls.Certificate) *remote.Client {
+	t.Helper()
+	c, err := remote.NewClient(remote.ClientConfig{
+		Servers: []string{e.url},
+		Token:   token,
+		TLS:     &tls.Config{RootCAs: e.pki.pool, Certificates: certs, MinVersion: tls.VersionTLS12},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func TestAuthorization(t *testing.T) {
+	e := newSecureEnv(t)
+	ctx := context.Background()
+	admin := e.client(t, "admin-token")
+	seed := []api.Object{
+		testPod("team", "p"),
+		testPod("other", "p"),
+		&api.ConfigMap{Metadata: &api.ObjectMeta{Namespace: "team", Name: "cfg"}},
+		&api.ConfigMap{Metadata: &api.ObjectMeta{Namespace: "team", Name: "secret-cfg"}},
+		&api.Node{Metadata: &api.ObjectMeta{Name: "n1"}},
+		&api.Role{Metadata: &api.ObjectMeta{Namespace: "team", Name: "pod-reader"}, Rules: []*api.PolicyRule{
+			{Verbs: []string{"get", "list", "watch"}, ApiGroups: []string{""}, Resources: []string{"pods"}},
+			{Verbs: []string{"update"}, ApiGroups: []string{""}, Resources: []string{"pods/status"}},
+			{Verbs: []string{"get"}, ApiGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"cfg"}},
+		}},
+		&api.RoleBinding{Metadata: &api.ObjectMeta{Namespace: "team", Name: "alice-reads"},
+			Subjects: []*api.Subject{{Kind: "User", Name: "alice"}},
+			RoleRef:  &api.RoleRef{ApiGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "pod-reader"}},
+		&api.ClusterRole{Metadata: &api.ObjectMeta{Name: "node-viewer"}, Rules: []*api.PolicyRule{
+			{Verbs: []string{"get", "list", "watch"}, ApiGroups: []string{""}, Resources: []string{"nodes"}},
+			{Verbs: []string{"*"}, ApiGroups: []string{"apps"}, Resources: []string{"*"}},
+		}},
+		&api.ClusterRoleBinding{Metadata: &api.ObjectMeta{Name: "ops-view-nodes"},
+			Subjects: []*api.Subject{{Kind: "Group", Name: "ops"}},
+			RoleRef:  &api.RoleRef{ApiGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "node-viewer"}},
+	}
+	for _, obj := range seed {
+		if _, err := admin.Create(ctx, obj); err != nil {
+			t.Fatalf("admin create: %v", err)
+		}
+	}
+	aliceCert := e.pki.issue(t, pkix.Name{CommonName: "alice"}, x509.ExtKeyUsageClientAuth, nil)
+	alice := e.client(t, "alice-token")
+	aliceByCert := e.client(t, "", aliceCert)
+	bob := e.client(t, "bob-token")
+	nobody := e.client(t, "")
+	liar := e.client(t, "wrong-token")
+
+	deploy := &api.Deployment{Metadata: &api.ObjectMeta{Namespace: "team", Name: "d"}, Spec: &api.DeploymentSpec{}}
+	pod, _ := e.mem.Get(ctx, api.KindPod, "team", "p")
+	tests := []struct {
+		name  string
+		call  func() error
+		allow bool
+	}{
+		{"alice gets a pod in team", func() error { _, err := alice.Get(ctx, api.KindPod, "team", "p"); return err }, true},
+		{"alice (by certificate) gets a pod in team", func() error { _, err := aliceByCert.Get(ctx, api.KindPod, "team", "p"); return err }, true},
+		{"alice lists pods in team", func() error { _, err := alice.List(ctx, api.KindPod, store.ListOptions{Namespace: "team"}); return err }, true},
+		{"alice watches pods in team", func() error {
+			w, err := alice.Watch(ctx, api.KindPod, store.WatchOptions{Namespace: "team"})
+			if err == nil {
+				w.Stop()
+			}
+			return err
+		}, true},
+		{"alice updates pod status in team", func() error { _, err := alice.UpdateStatus(ctx, pod); return err }, true},
+		{"alice cannot update a pod", func() error { _, err := alice.Update(ctx, pod); return err }, false},
+		{"alice cannot create a pod", func() error { _, err := alice.Create(ctx, testPod("team", "new")); return err }, false},
+		{"alice cannot delete a pod", func() error {
+			_, err := alice.Delete(ctx, api.KindPod, "team", "p", store.DeleteOptions{})
+			return err
+		}, false},
+		{"alice cannot read pods in other", func() error { _, err := alice.Get(ctx, api.KindPod, "other", "p"); return err }, false},
+		{"alice cannot list pods everywhere", func() error { _, err := alice.List(ctx, api.KindPod, store.ListOptions{}); return err }, false},
+		{"alice gets the named configmap", func() error { _, err := alice.Get(ctx, api.KindConfigMap, "team", "cfg"); return err }, true},
+		{"alice cannot get another configmap", func() error { _, err := alice.Get(ctx, api.KindConfigMap, "team", "secret-cfg"); return err }, false},
+		{"alice cannot list configmaps", func() error { _, err := alice.List(ctx, api.KindConfigMap, store.ListOptions{Namespace: "team"}); return err }, false},
+		{"alice cannot sneak a create into a txn", func() error {
+			_, err := alice.Txn(ctx, store.CheckOp(api.KindPod, "team", "p", 0), store.CreateOp(testPod("team", "sneak")))
+			return err
+		}, false},
+		{"alice cannot compact", func() error { return alice.Compact(ctx, 1) }, false},
+		{"bob lists nodes", func() error { _, err := bob.List(ctx, api.KindNode, store.ListOptions{}); return err }, true},
+		{"bob creates deployments anywhere", func() error { _, err := bob.Create(ctx, deploy); return err }, true},
+		{"bob scales deployments", func() error { _, err := bob.Scale(ctx, api.KindDeployment, "team", "d"); return err }, true},
+		{"bob cannot read pods", func() error { _, err := bob.Get(ctx, api.KindPod, "team", "p"); return err }, false},
+		{"no credentials", func() error { _, err := nobody.Get(ctx, api.KindPod, "team", "p"); return err }, false},
+		{"bad token", func() error { _, err := liar.Get(ctx, api.KindPod, "team", "p"); return err }, false},
+		{"admin lists everything", func() error { _, err := admin.List(ctx, api.KindPod, store.ListOptions{}); return err }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if tt.allow && err != nil {
+				t.Fatalf("denied: %v", err)
+			}
+			if !tt.allow && !errors.Is(err, store.ErrForbidden) {
+				t.Fatalf("error = %v, want ErrForbidden", err)
+			}
+		})
+	}
+	// The denied txn wrote nothing.
+	if _, err := e.mem.Get(ctx, api.KindPod, "team", "sneak"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("denied txn wrote: %v", err)
+	}
+	// Roles are read live: removing the binding revokes access at once.
+	if _, err := admin.Delete(ctx, api.KindRoleBinding, "team", "alice-reads", store.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Get(ctx, api.KindPod, "team", "p"); !errors.Is(err, store.ErrForbidden) {
+		t.Fatalf("after unbinding: %v, want ErrForbidden", err)
+	}
+}
+
+func TestUnauthenticatedStatus(t *testing.T) {
+	e := newSecureEnv(t)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.pki.pool, MinVersion: tls.VersionTLS12}}}
+	for _, tc := range []struct {
+		auth string
+		code int
+	}{{"", 401}, {"Bearer nope", 401}, {"Basic YTpi", 401}, {"Bearer alice-token", 404}, {"Bearer admin-token", 404}} {
+		req, _ := http.NewRequest("GET", e.url+"/api/v1/namespaces/team/pods/missing", nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		if tc.auth == "Bearer alice-token" {
+			tc.code = 403
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.code {
+			t.Errorf("Authorization %q: status %d, want %d", tc.auth, resp.StatusCode, tc.code)
+		}
+	}
+	// Plain HTTP to a TLS server fails, and so does a client that does not
+	// trust the server's CA.
+	plain, _ := remote.NewClient(remote.ClientConfig{Servers: []string{"http" + e.url[len("https"):]}, Token: "admin-token", Timeout: 2 * time.Second})
+	if _, err := plain.Get(context.Background(), api.KindPod, "team", "p"); err == nil {
+		t.Fatal("plain HTTP to a TLS server succeeded")
+	}
+	untrusting, _ := remote.NewClient(remote.ClientConfig{Servers: []string{e.url}, Token: "admin-token", Timeout: 2 * time.Second})
+	if _, err := untrusting.Get(context.Background(), api.KindPod, "team", "p"); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("untrusted server: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestParseTokens(t *testing.T) {
+	for _, bad := range []string{"justatoken\n", ",user\n", "t,\n", "t,a\nt,b\n"} {
+		if _, err := remote.ParseTokens([]byte(bad)); err == nil {
+			t.Errorf("ParseTokens(%q) succeeded", bad)
+		}
+	}
+	ta, err := remote.ParseTokens([]byte("\n# comment\n t1 , alice , g1, g2 \n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer t1")
+	u, err := ta.Authenticate(req)
+	if err != nil || u.Name != "alice" || len(u.Groups) != 2 || u.Groups[1] != "g2" {
+		t.Fatalf("Authenticate = %+v, %v", u, err)
+	}
+}
