@@ -10,7 +10,8 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -238,19 +239,11 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) (retErr error) 
 		_, _ = p.Wait()
 		return fail(err)
 	}
-	var oom atomic.Bool
-	if ch, err := c.NotifyOOM(); err == nil {
-		go func() {
-			for range ch {
-				oom.Store(true)
-			}
-		}()
-	}
 	pr := &proc{done: make(chan struct{})}
 	r.sh.mu.Lock()
 	r.sh.procs[id] = pr
 	r.sh.mu.Unlock()
-	go r.wait(id, c, p, pr, &oom)
+	go r.wait(id, c, p, pr)
 	return nil
 }
 
@@ -290,7 +283,7 @@ func exitCode(ps *os.ProcessState) int {
 
 // wait reaps a started container, records its exit and destroys its
 // libcontainer state and cgroup.
-func (r *Runtime) wait(id string, c *lc.Container, p *lc.Process, pr *proc, oom *atomic.Bool) {
+func (r *Runtime) wait(id string, c *lc.Container, p *lc.Process, pr *proc) {
 	ps, err := p.Wait()
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
@@ -306,56 +299,116 @@ func (r *Runtime) wait(id string, c *lc.Container, p *lc.Process, pr *proc, oom 
 	}()
 	unlock := r.sh.lock(id)
 	defer unlock()
+	rec, recErr := r.readContainer(id)
+	reason := exitReason(code)
+	if recErr == nil && code == 128+int(unix.SIGKILL) && r.oomKilled(rec.Cgroup) {
+		reason = "OOMKilled"
+	}
 	if err := c.Destroy(); err != nil {
 		r.log.Warn("destroy container", "container", id, "err", err)
 	}
-	rec, err := r.readContainer(id)
-	if err != nil {
+	if recErr != nil {
 		return // removed meanwhile
 	}
-	reason := "Completed"
-	switch {
-	case oom.Load() && code == 128+int(unix.SIGKILL):
-		reason = "OOMKilled"
-	case code != 0:
-		reason = "Error"
+	r.recordExit(rec, code, reason, finished)
+}
+
+func exitReason(code int) string {
+	if code == 0 {
+		return "Completed"
 	}
+	return "Error"
+}
+
+// oomKilled reports whether the kernel's OOM killer killed a process of the
+// cgroup (read before the cgroup is destroyed).
+func (r *Runtime) oomKilled(cgroup string) bool {
+	m, err := podCgroup(cgroup)
+	if err != nil {
+		return false
+	}
+	n, err := m.OOMKillCount()
+	return err == nil && n > 0
+}
+
+func (r *Runtime) recordExit(rec *containerRecord, code int, reason string, finished time.Time) {
 	rec.Status.State = runtime.ContainerExited
 	rec.Status.ExitCode = code
 	rec.Status.Reason = reason
 	rec.Status.FinishedAt = finished
 	rec.Status.Pid = 0
 	if err := r.writeContainer(rec); err != nil {
-		r.log.Error("record container exit", "container", id, "err", err)
+		r.log.Error("record container exit", "container", rec.Status.ID, "err", err)
 	}
 }
 
-// refresh brings a running record up to date when no process of this
-// runtime waits for the container (it was started by an earlier process):
-// if libcontainer reports it stopped, the exit is recorded as unknown.
-// Called with the container's lock held.
+// refresh brings a running record up to date when no goroutine of this
+// process waits for the container (an earlier process started it). If
+// libcontainer reports it stopped, the exit is recorded: with the real exit
+// code when the init was reparented to this process (a child subreaper) and
+// can be reaped here, else as -1 "Unknown". Called with the container's
+// lock held.
 func (r *Runtime) refresh(rec *containerRecord) error {
 	if rec.Status.State != runtime.ContainerRunning || r.sh.proc(rec.Status.ID) != nil {
 		return nil
 	}
+	code, reason := -1, "Unknown"
 	c, err := lc.Load(r.lcRoot(), rec.Status.ID)
-	if err == nil {
+	switch {
+	case err == nil:
 		st, serr := c.Status()
 		if serr == nil && st != lc.Stopped {
 			return nil
 		}
+		if state, serr := c.State(); serr == nil {
+			if ec, ok := reapZombie(state.InitProcessPid, state.InitProcessStartTime); ok {
+				code, reason = ec, exitReason(ec)
+				if code == 128+int(unix.SIGKILL) && r.oomKilled(rec.Cgroup) {
+					reason = "OOMKilled"
+				}
+			}
+		}
 		if derr := c.Destroy(); derr != nil {
 			r.log.Warn("destroy container", "container", rec.Status.ID, "err", derr)
 		}
-	} else if !errors.Is(err, lc.ErrNotExist) {
+	case !errors.Is(err, lc.ErrNotExist):
 		return fmt.Errorf("container %s: load: %w", rec.Status.ID, err)
 	}
-	rec.Status.State = runtime.ContainerExited
-	rec.Status.ExitCode = -1
-	rec.Status.Reason = "Unknown"
-	rec.Status.FinishedAt = time.Now()
-	rec.Status.Pid = 0
-	return r.writeContainer(rec)
+	r.recordExit(rec, code, reason, time.Now())
+	return nil
+}
+
+// reapZombie collects the exit status of pid when it is a zombie child of
+// this process whose start time (clock ticks since boot, field 22 of
+// /proc/pid/stat) is startTime — the container's init, not a process that
+// reused its pid.
+func reapZombie(pid int, startTime uint64) (int, bool) {
+	if pid <= 0 {
+		return 0, false
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) may hold spaces; fields restart after ')'.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	// fields[0] is field 3 (state), so field 22 is fields[19].
+	if len(fields) < 20 || fields[0] != "Z" || fields[19] != strconv.FormatUint(startTime, 10) {
+		return 0, false
+	}
+	var ws unix.WaitStatus
+	wpid, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	if err != nil || wpid != pid {
+		return 0, false
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), true
+	}
+	return ws.ExitStatus(), true
 }
 
 // current reads a container's record, refreshed.

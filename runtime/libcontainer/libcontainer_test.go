@@ -18,8 +18,14 @@ import (
 	"github.com/coxswain-io/coxswain/runtime/runtimetest"
 )
 
-// The test binary is re-executed as each container's init.
-func init() { libcontainer.Init() }
+// The test binary is re-executed as each container's init, and as the
+// crashing runtime owner of TestRecoveryAfterOwnerCrash.
+func init() {
+	libcontainer.Init()
+	if spec := os.Getenv(crashHelperEnv); spec != "" {
+		crashHelper(spec) // does not return
+	}
+}
 
 const cgroupFS = "/sys/fs/cgroup"
 
