@@ -225,7 +225,11 @@ func (r *Registry) TearDownPod(ctx context.Context, podDir string) error {
 		}
 		names := make([]string, 0, len(vols))
 		for _, v := range vols {
-			names = append(names, v.Name())
+			// Dot entries are plugins' own bookkeeping, not volumes
+			// (volume names are DNS labels and never start with '.').
+			if !strings.HasPrefix(v.Name(), ".") {
+				names = append(names, v.Name())
+			}
 		}
 		sort.Strings(names)
 		for _, n := range names {

@@ -60,7 +60,7 @@ func NewRegistry(ctx context.Context, cfg Config) (*volume.Registry, error) {
 		secret.New(cfg.Objects, cfg.Mounter),
 		downwardapi.New(cfg.NodeAllocatable),
 		projected.New(cfg.Objects, cfg.Mounter, cfg.NodeAllocatable),
-		pvc.New(cfg.Objects, cfg.Mounter),
+		pvc.New(cfg.Objects, cfg.Mounter, pvc.WithPlugins(reg)),
 	}
 	for _, fc := range cfg.FlexDrivers {
 		if fc.Objects == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -24,14 +25,28 @@ const PhaseBound = "Bound"
 type Plugin struct {
 	objects volume.ObjectGetter
 	mounter volume.OSMounter
+	plugins *volume.Registry
 }
+
+// Option tunes the plugin.
+type Option func(*Plugin)
+
+// WithPlugins lets the plugin mount volumes with no local or hostPath
+// source (a flexVolume PV of a vendor's driver) through the plugin of reg
+// that supports the PersistentVolume and can mount it. The delegate's name
+// is kept in a dot file beside the volume directory, so TearDown finds it.
+func WithPlugins(reg *volume.Registry) Option { return func(p *Plugin) { p.plugins = reg } }
 
 var _ volume.Mounter = (*Plugin)(nil)
 
 // New returns the plugin reading claims and volumes through objects (a
 // store.Store) and bind-mounting through m (volume.Linux{} on a node).
-func New(objects volume.ObjectGetter, m volume.OSMounter) *Plugin {
-	return &Plugin{objects: objects, mounter: m}
+func New(objects volume.ObjectGetter, m volume.OSMounter, opts ...Option) *Plugin {
+	p := &Plugin{objects: objects, mounter: m}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
 }
 
 // Name returns "persistent-claim".
@@ -94,6 +109,9 @@ func (p *Plugin) SetUp(ctx context.Context, req volume.MountRequest) (string, er
 		return "", fmt.Errorf("claim volume %q: %w", req.Spec.Name(), err)
 	}
 	path, err := SourcePath(pv)
+	if errors.Is(err, volume.ErrNotSupported) && p.plugins != nil {
+		return p.delegateSetUp(ctx, req, pv, src.GetReadOnly() || req.Spec.ReadOnly)
+	}
 	if err != nil {
 		return "", fmt.Errorf("claim volume %q: %w", req.Spec.Name(), err)
 	}
@@ -126,10 +144,58 @@ func (p *Plugin) SetUp(ctx context.Context, req volume.MountRequest) (string, er
 	return req.Dir, nil
 }
 
+// marker is the dot file naming the plugin a volume was delegated to.
+func marker(dir string) string {
+	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".delegate")
+}
+
+// delegateSetUp mounts pv through the registry's plugin for it.
+func (p *Plugin) delegateSetUp(ctx context.Context, req volume.MountRequest, pv *api.PersistentVolume, readOnly bool) (string, error) {
+	spec := volume.SpecFromPersistentVolume(pv, readOnly)
+	m, err := p.plugins.FindMounter(spec)
+	if err != nil {
+		return "", fmt.Errorf("claim volume %q: %w", req.Spec.Name(), err)
+	}
+	if m.Name() == p.Name() {
+		return "", fmt.Errorf("claim volume %q: volume %s: %w", req.Spec.Name(), pv.GetMetadata().GetName(), volume.ErrNotSupported)
+	}
+	if err := os.MkdirAll(filepath.Dir(req.Dir), 0o750); err != nil {
+		return "", fmt.Errorf("claim volume %q: %w", req.Spec.Name(), err)
+	}
+	// Record the delegate before mounting, so a crash in between still
+	// tears down through it.
+	if err := os.WriteFile(marker(req.Dir), []byte(m.Name()), 0o600); err != nil {
+		return "", fmt.Errorf("claim volume %q: %w", req.Spec.Name(), err)
+	}
+	path, err := m.SetUp(ctx, volume.MountRequest{Pod: req.Pod, Spec: spec, Dir: req.Dir})
+	if err != nil {
+		return "", fmt.Errorf("claim volume %q: through %s: %w", req.Spec.Name(), m.Name(), err)
+	}
+	return path, nil
+}
+
 // TearDown unmounts the volume and removes the empty mount point. It never
 // removes a directory that still has content (that would be the volume's
-// data if an unmount had silently failed).
+// data if an unmount had silently failed). A delegated volume is torn down
+// by its delegate.
 func (p *Plugin) TearDown(ctx context.Context, dir string) error {
+	if name, err := os.ReadFile(marker(dir)); err == nil && p.plugins != nil {
+		m, err := p.plugins.Plugin(string(name))
+		if err != nil {
+			return fmt.Errorf("claim volume: %w", err)
+		}
+		mm, ok := m.(volume.Mounter)
+		if !ok {
+			return fmt.Errorf("claim volume: delegate %q cannot unmount: %w", m.Name(), volume.ErrNotSupported)
+		}
+		if err := mm.TearDown(ctx, dir); err != nil {
+			return fmt.Errorf("claim volume: through %s: %w", m.Name(), err)
+		}
+		if err := os.Remove(marker(dir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("claim volume: %w", err)
+		}
+		return nil
+	}
 	if err := volume.UnmountAll(p.mounter, dir); err != nil {
 		return fmt.Errorf("claim volume: %w", err)
 	}

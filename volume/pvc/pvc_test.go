@@ -11,6 +11,7 @@ import (
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/volume"
+	"github.com/coxswain-io/coxswain/volume/fake"
 	"github.com/coxswain-io/coxswain/volume/local"
 	"github.com/coxswain-io/coxswain/volume/pvc"
 	"github.com/coxswain-io/coxswain/volume/volumetest"
@@ -178,5 +179,52 @@ func TestNotReady(t *testing.T) {
 				t.Fatalf("mount point created for a failed set-up: %v", err)
 			}
 		})
+	}
+}
+
+// TestDelegatesOtherSources mounts a claim whose volume is a vendor's
+// flexVolume through the registry's plugin for it, and tears it down
+// through the same plugin.
+func TestDelegatesOtherSources(t *testing.T) {
+	ctx := t.Context()
+	c := boundClaim("vendor", "pv-vendor")
+	pv := bind(&api.PersistentVolume{
+		Metadata: &api.ObjectMeta{Name: "pv-vendor"},
+		Spec:     &api.PersistentVolumeSpec{FlexVolume: &api.FlexVolumeSource{Driver: "vendor.io/fake", Options: map[string]string{"export": "/vol1"}}},
+	}, c)
+	objs := volumetest.NewObjects(c, pv)
+	reg := volume.NewRegistry(nil)
+	f := fake.New("vendor.io/fake")
+	for _, p := range []volume.Plugin{pvc.New(objs, volume.Linux{}, pvc.WithPlugins(reg)), f} {
+		if err := reg.Register(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pod := &api.Pod{Metadata: &api.ObjectMeta{Name: "p", Namespace: "default"}, Spec: &api.PodSpec{Volumes: []*api.Volume{claimVolume("vendor", false)}}}
+	podDir := t.TempDir()
+	paths, err := reg.SetUpPod(ctx, pod, podDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(paths["data"], "export")); err != nil || string(b) != "/vol1" {
+		t.Fatalf("delegated volume content = %q, %v", b, err)
+	}
+	if got := f.MountedDirs(); len(got) != 1 {
+		t.Fatalf("delegate set up %v", got)
+	}
+	if err := reg.TearDownPod(ctx, podDir); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.MountedDirs(); len(got) != 0 {
+		t.Fatalf("delegate still has %v after tear-down", got)
+	}
+	if _, err := os.Stat(filepath.Join(podDir, "volumes")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("volumes left: %v", err)
+	}
+
+	// Without WithPlugins the same claim is not supported.
+	plain := pvc.New(objs, volume.Linux{})
+	if _, err := plain.SetUp(ctx, volume.MountRequest{Pod: pod, Spec: volume.SpecFromVolume(claimVolume("vendor", false)), Dir: filepath.Join(t.TempDir(), "v")}); !errors.Is(err, volume.ErrNotSupported) {
+		t.Fatalf("SetUp without delegation = %v, want ErrNotSupported", err)
 	}
 }
