@@ -23,9 +23,21 @@ type SandboxConfig struct {
 	// CgroupParent is the cgroup the pod's cgroup nests under (default: the
 	// runtime's own root).
 	CgroupParent string
+	// ResolvConf is the content of the pod's /etc/resolv.conf (for example
+	// from network/dns.ResolvConf). Empty: a copy of the host's.
+	ResolvConf []byte
+	// Hosts are /etc/hosts entries added after the localhost ones (for
+	// example the pod's IP with its hostname).
+	Hosts []HostEntry
 	// Labels identify what owns the sandbox; Annotations carry data.
 	Labels      map[string]string
 	Annotations map[string]string
+}
+
+// HostEntry is one /etc/hosts line.
+type HostEntry struct {
+	IP    string
+	Names []string
 }
 
 // SandboxState is a sandbox's state.

@@ -520,3 +520,28 @@ func TestLogRotation(t *testing.T) {
 		t.Fatalf("second rotation: .2 = %q, %v", data, err)
 	}
 }
+
+func TestSandboxFiles(t *testing.T) {
+	f := newFixture(t, nil)
+	resolv := "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
+	sb := f.sandbox(&runtime.SandboxConfig{
+		Hostname:   "web-0",
+		ResolvConf: []byte(resolv),
+		Hosts:      []runtime.HostEntry{{IP: "10.1.0.5", Names: []string{"web-0", "web-0.web"}}},
+	})
+	for _, ro := range []bool{false, true} {
+		id := f.start(sb, runtime.ContainerConfig{Command: sleeper, Security: runtime.SecurityConfig{ReadOnlyRootfs: ro}})
+		if out, _ := f.exec(id, "cat /etc/resolv.conf"); out+"\n" != resolv {
+			t.Errorf("resolv.conf (read-only root %v) = %q", ro, out)
+		}
+		if out, _ := f.exec(id, "grep 10.1.0.5 /etc/hosts"); out != "10.1.0.5\tweb-0 web-0.web" {
+			t.Errorf("hosts entry (read-only root %v) = %q", ro, out)
+		}
+		if out, _ := f.exec(id, "cat /etc/hostname"); out != "web-0" {
+			t.Errorf("hostname file = %q", out)
+		}
+	}
+	if _, err := f.rt.RunPodSandbox(f.ctx, &runtime.SandboxConfig{Name: "bad-hosts", Hosts: []runtime.HostEntry{{IP: "not-an-ip", Names: []string{"x"}}}}); !errors.Is(err, runtime.ErrInvalid) {
+		t.Fatalf("bad hosts entry: %v, want ErrInvalid", err)
+	}
+}

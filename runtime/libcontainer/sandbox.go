@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/cgroups"
@@ -29,6 +31,9 @@ type sandboxRecord struct {
 	OwnNS []string `json:"ownNs"`
 	// Cgroup is the pod cgroup path.
 	Cgroup string `json:"cgroup"`
+	// Files maps a path in every container (/etc/hosts, /etc/hostname,
+	// /etc/resolv.conf) to the sandbox's file bind-mounted there.
+	Files map[string]string `json:"files"`
 }
 
 func (r *Runtime) sandboxRecordPath(id string) string {
@@ -128,6 +133,9 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig)
 		return "", fmt.Errorf("sandbox namespaces: %w", err)
 	}
 	rec.Status.NetNSPath = rec.NS["net"]
+	if rec.Files, err = writeSandboxFiles(dir, hostname, cfg); err != nil {
+		return "", err
+	}
 	m, err := podCgroup(rec.Cgroup)
 	if err != nil {
 		return "", err
@@ -139,6 +147,45 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig)
 		return "", fmt.Errorf("sandbox: %w", err)
 	}
 	return id, nil
+}
+
+// writeSandboxFiles writes the hosts, hostname and resolv.conf files the
+// sandbox's containers share, and returns where each is mounted.
+func writeSandboxFiles(dir, hostname string, cfg *runtime.SandboxConfig) (map[string]string, error) {
+	etc := filepath.Join(dir, "etc")
+	if err := os.MkdirAll(etc, 0o755); err != nil {
+		return nil, fmt.Errorf("sandbox files: %w", err)
+	}
+	var hosts strings.Builder
+	hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	for _, h := range cfg.Hosts {
+		if _, err := netip.ParseAddr(h.IP); err != nil || len(h.Names) == 0 {
+			return nil, runtime.Errorf(runtime.ErrInvalid, "hosts entry %q %v: needs an IP address and names", h.IP, h.Names)
+		}
+		fmt.Fprintf(&hosts, "%s\t%s\n", h.IP, strings.Join(h.Names, " "))
+	}
+	resolv := cfg.ResolvConf
+	if len(resolv) == 0 {
+		host, err := os.ReadFile("/etc/resolv.conf")
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("sandbox files: %w", err)
+		}
+		resolv = host
+	}
+	files := map[string][]byte{
+		"hosts":       []byte(hosts.String()),
+		"hostname":    []byte(hostname + "\n"),
+		"resolv.conf": resolv,
+	}
+	out := map[string]string{}
+	for name, data := range files {
+		p := filepath.Join(etc, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return nil, fmt.Errorf("sandbox files: %w", err)
+		}
+		out["/etc/"+name] = p
+	}
+	return out, nil
 }
 
 func podCgroup(p string) (cgroups.Manager, error) {

@@ -2,7 +2,9 @@ package libcontainer
 
 import (
 	"bufio"
+	"maps"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,6 +88,12 @@ func (r *Runtime) libcontainerConfig(rec *containerRecord, sb *sandboxRecord) (*
 			opts = append(opts, "ro")
 		}
 		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: m.ContainerPath, Type: "bind", Source: m.HostPath, Options: opts})
+	}
+	for _, dest := range slices.Sorted(maps.Keys(sb.Files)) {
+		if slices.ContainsFunc(rec.Config.Mounts, func(m runtime.Mount) bool { return path.Clean(m.ContainerPath) == dest }) {
+			continue // the container mounts its own
+		}
+		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: dest, Type: "bind", Source: sb.Files[dest], Options: []string{"rbind", "rprivate"}})
 	}
 	res := rec.Config.Resources
 	lr := spec.Linux.Resources
