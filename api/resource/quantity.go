@@ -62,19 +62,61 @@ func (f Format) String() string {
 // Quantity is an exact amount of a resource. The zero value is 0 in DecimalSI
 // notation. Quantities are immutable values: every operation returns a new
 // one, so they may be shared and copied freely.
+//
+// Most quantities are held as a small int64 times a power of ten, so the
+// arithmetic the scheduler does in its inner loops does not allocate; values
+// that do not fit fall back to a big.Int of nano-units.
 type Quantity struct {
-	// nanos is the value in units of 10^-9; nil means zero.
-	nanos  *big.Int
+	// When big is nil the value is v * 10^scale, scale in [-9, 0].
+	v     int64
+	scale int8
+	// big, when set, is the value in units of 10^-9.
+	big    *big.Int
 	format Format
 }
 
 var (
-	bigTen   = big.NewInt(10)
-	bigOne   = big.NewInt(1)
-	bigNano  = big.NewInt(1_000_000_000)
-	bigMicro = big.NewInt(1_000_000)
-	big1024  = big.NewInt(1024)
+	bigTen  = big.NewInt(10)
+	bigOne  = big.NewInt(1)
+	bigNano = big.NewInt(1_000_000_000)
+	big1024 = big.NewInt(1024)
 )
+
+// pow10s[i] is 10^i, for i in [0, 18].
+var pow10s = func() [19]int64 {
+	var p [19]int64
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// mulPow10 returns v * 10^n for n in [0, 18] and whether it fit in an int64.
+func mulPow10(v int64, n int) (int64, bool) {
+	if n == 0 || v == 0 {
+		return v, true
+	}
+	m := pow10s[n]
+	if v > math.MaxInt64/m || v < math.MinInt64/m {
+		return 0, false
+	}
+	return v * m, true
+}
+
+// fromNanos builds a quantity from a nano-unit count, choosing the int64
+// form when it fits.
+func fromNanos(n *big.Int, f Format) Quantity {
+	var q, r big.Int
+	for _, scale := range [...]int8{0, -3, -6, -9} {
+		div := pow10s[9+int(scale)]
+		q.QuoRem(n, big.NewInt(div), &r)
+		if r.Sign() == 0 && q.IsInt64() {
+			return Quantity{v: q.Int64(), scale: scale, format: f}
+		}
+	}
+	return Quantity{big: n, format: f}
+}
 
 // pow10 returns 10^n for n >= 0.
 func pow10(n int) *big.Int {
@@ -83,12 +125,12 @@ func pow10(n int) *big.Int {
 
 // NewQuantity returns the quantity v in DecimalSI notation.
 func NewQuantity(v int64) Quantity {
-	return Quantity{nanos: new(big.Int).Mul(big.NewInt(v), bigNano), format: DecimalSI}
+	return Quantity{v: v, format: DecimalSI}
 }
 
 // NewMilliQuantity returns the quantity m/1000 in DecimalSI notation.
 func NewMilliQuantity(m int64) Quantity {
-	return Quantity{nanos: new(big.Int).Mul(big.NewInt(m), bigMicro), format: DecimalSI}
+	return Quantity{v: m, scale: -3, format: DecimalSI}
 }
 
 // MustParse is ParseQuantity for constants in programs and tests; it panics
@@ -191,7 +233,7 @@ func ParseQuantity(s string) (Quantity, error) {
 	if neg {
 		mant.Neg(mant)
 	}
-	return Quantity{nanos: mant, format: format}, nil
+	return fromNanos(mant, format), nil
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -214,40 +256,95 @@ func parseExponent(s string) (int, error) {
 	return e, nil
 }
 
+// n returns q in nano-units as a big.Int the caller must not modify.
 func (q Quantity) n() *big.Int {
-	if q.nanos == nil {
-		return new(big.Int)
+	if q.big != nil {
+		return q.big
 	}
-	return q.nanos
+	n := big.NewInt(q.v)
+	if q.scale+9 > 0 {
+		n.Mul(n, big.NewInt(pow10s[int(q.scale)+9]))
+	}
+	return n
+}
+
+// align returns q's and o's int64 mantissas at their common (smaller)
+// scale, and false when either is big or scaling overflows.
+func align(q, o Quantity) (a, b int64, scale int8, ok bool) {
+	if q.big != nil || o.big != nil {
+		return 0, 0, 0, false
+	}
+	a, b, scale = q.v, o.v, q.scale
+	switch {
+	case q.scale > o.scale:
+		a, ok = mulPow10(q.v, int(q.scale-o.scale))
+		scale = o.scale
+	case o.scale > q.scale:
+		b, ok = mulPow10(o.v, int(o.scale-q.scale))
+	default:
+		ok = true
+	}
+	return a, b, scale, ok
 }
 
 // Format returns the notation q is written in.
 func (q Quantity) Format() Format { return q.format }
 
 // IsZero reports whether q is zero.
-func (q Quantity) IsZero() bool { return q.nanos == nil || q.nanos.Sign() == 0 }
+func (q Quantity) IsZero() bool { return q.Sign() == 0 }
 
 // Sign returns -1, 0 or +1 as q is negative, zero or positive.
-func (q Quantity) Sign() int { return q.n().Sign() }
+func (q Quantity) Sign() int {
+	switch {
+	case q.big != nil:
+		return q.big.Sign()
+	case q.v < 0:
+		return -1
+	case q.v > 0:
+		return 1
+	}
+	return 0
+}
 
 // Cmp compares q and o: -1 if q < o, 0 if equal, +1 if q > o.
-func (q Quantity) Cmp(o Quantity) int { return q.n().Cmp(o.n()) }
+func (q Quantity) Cmp(o Quantity) int {
+	if a, b, _, ok := align(q, o); ok {
+		switch {
+		case a < b:
+			return -1
+		case a > b:
+			return 1
+		}
+		return 0
+	}
+	return q.n().Cmp(o.n())
+}
 
 // Equal reports whether q and o are the same amount, whatever their notation.
 func (q Quantity) Equal(o Quantity) bool { return q.Cmp(o) == 0 }
 
-// Add returns q + o in q's notation (o's when q is the zero value).
+// Add returns q + o in q's notation (o's when q is zero).
 func (q Quantity) Add(o Quantity) Quantity {
-	return Quantity{nanos: new(big.Int).Add(q.n(), o.n()), format: q.sumFormat(o)}
+	if a, b, scale, ok := align(q, o); ok {
+		if sum := a + b; (sum > a) == (b > 0) {
+			return Quantity{v: sum, scale: scale, format: q.sumFormat(o)}
+		}
+	}
+	return fromNanos(new(big.Int).Add(q.n(), o.n()), q.sumFormat(o))
 }
 
-// Sub returns q - o in q's notation (o's when q is the zero value).
+// Sub returns q - o in q's notation (o's when q is zero).
 func (q Quantity) Sub(o Quantity) Quantity {
-	return Quantity{nanos: new(big.Int).Sub(q.n(), o.n()), format: q.sumFormat(o)}
+	if a, b, scale, ok := align(q, o); ok {
+		if diff := a - b; (diff < a) == (b > 0) {
+			return Quantity{v: diff, scale: scale, format: q.sumFormat(o)}
+		}
+	}
+	return fromNanos(new(big.Int).Sub(q.n(), o.n()), q.sumFormat(o))
 }
 
 func (q Quantity) sumFormat(o Quantity) Format {
-	if q.nanos == nil {
+	if q.IsZero() {
 		return o.format
 	}
 	return q.format
@@ -255,7 +352,10 @@ func (q Quantity) sumFormat(o Quantity) Format {
 
 // Neg returns -q.
 func (q Quantity) Neg() Quantity {
-	return Quantity{nanos: new(big.Int).Neg(q.n()), format: q.format}
+	if q.big == nil && q.v != math.MinInt64 {
+		return Quantity{v: -q.v, scale: q.scale, format: q.format}
+	}
+	return fromNanos(new(big.Int).Neg(q.n()), q.format)
 }
 
 // ceilDiv returns ceil(a/b) for b > 0, saturated to the int64 range.
@@ -276,17 +376,42 @@ func ceilDiv(a, b *big.Int) int64 {
 
 // Value returns q rounded up to an integer (the ceiling), saturated to the
 // int64 range.
-func (q Quantity) Value() int64 { return ceilDiv(q.n(), bigNano) }
+func (q Quantity) Value() int64 { return q.scaled(0) }
 
 // MilliValue returns q*1000 rounded up to an integer (the ceiling),
 // saturated to the int64 range.
-func (q Quantity) MilliValue() int64 { return ceilDiv(q.n(), bigMicro) }
+func (q Quantity) MilliValue() int64 { return q.scaled(-3) }
+
+// scaled returns ceil(q / 10^scale), saturated to the int64 range.
+func (q Quantity) scaled(scale int8) int64 {
+	if q.big == nil {
+		if q.scale >= scale {
+			if v, ok := mulPow10(q.v, int(q.scale-scale)); ok {
+				return v
+			}
+			if q.v > 0 {
+				return math.MaxInt64
+			}
+			return math.MinInt64
+		}
+		d := pow10s[int(scale-q.scale)]
+		v := q.v / d
+		if q.v%d > 0 {
+			v++
+		}
+		return v
+	}
+	return ceilDiv(q.big, big.NewInt(pow10s[9+int(scale)]))
+}
 
 // String returns the canonical form of q in its notation, as Kubernetes
 // prints it: the largest suffix that leaves an integer mantissa ("1500m",
 // "1k", "1Gi", "2e3"). A BinarySI quantity smaller than 1024 in magnitude
 // or not a whole number prints in DecimalSI.
 func (q Quantity) String() string {
+	if q.big == nil && q.v != math.MinInt64 {
+		return q.smallString()
+	}
 	v := q.n()
 	if v.Sign() == 0 {
 		return "0"
@@ -340,8 +465,44 @@ func (q Quantity) String() string {
 		}
 		return sign + m.String() + "e" + strconv.Itoa(exp)
 	}
-	suffix := map[int]string{-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}[exp]
-	return sign + m.String() + suffix
+	return sign + m.String() + decimalSuffix[exp]
+}
+
+var decimalSuffix = map[int]string{-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
+
+// smallString is String for the int64 form, without big.Int.
+func (q Quantity) smallString() string {
+	if q.v == 0 {
+		return "0"
+	}
+	m, exp := q.v, int(q.scale)
+	sign := ""
+	if m < 0 {
+		sign, m = "-", -m
+	}
+	for exp < 0 && m%1000 == 0 {
+		m /= 1000
+		exp += 3
+	}
+	if q.format == BinarySI && exp == 0 && m >= 1024 {
+		k := 0
+		for k < 6 && m%1024 == 0 {
+			m /= 1024
+			k++
+		}
+		return sign + strconv.FormatInt(m, 10) + []string{"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"}[k]
+	}
+	for m%1000 == 0 && (q.format == DecimalExponent || exp < 18) {
+		m /= 1000
+		exp += 3
+	}
+	if q.format == DecimalExponent {
+		if exp == 0 {
+			return sign + strconv.FormatInt(m, 10)
+		}
+		return sign + strconv.FormatInt(m, 10) + "e" + strconv.Itoa(exp)
+	}
+	return sign + strconv.FormatInt(m, 10) + decimalSuffix[exp]
 }
 
 // MarshalText implements encoding.TextMarshaler with the canonical form.
