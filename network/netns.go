@@ -9,12 +9,14 @@ import (
 
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
 // NewNetNS creates a network namespace, brings its loopback up and pins it by
 // bind-mounting it at dir/name, which it returns. It unshares on a locked OS
-// thread that is then discarded, so no other goroutine ever runs in it. dir
+// thread, which then returns to the original namespace (or, if it cannot, is
+// discarded), so no other goroutine ever runs in the new one. dir
 // is created if needed. Remove the namespace with DeleteNetNS.
 func NewNetNS(dir, name string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -28,10 +30,15 @@ func NewNetNS(dir, name string) (string, error) {
 	f.Close()
 	errc := make(chan error, 1)
 	go func() {
-		// The thread never returns to the pool: a goroutine that exits
-		// while locked takes its thread with it.
 		runtime.LockOSThread()
-		errc <- func() error {
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("current netns: %w", err)
+			return
+		}
+		defer orig.Close()
+		err = func() error {
 			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 				return fmt.Errorf("unshare: %w", err)
 			}
@@ -53,6 +60,13 @@ func NewNetNS(dir, name string) (string, error) {
 			}
 			return nil
 		}()
+		// Go back to the original namespace so the thread can be reused; if
+		// that fails, the goroutine exits still locked and the runtime
+		// discards the thread.
+		if serr := netns.Set(orig); serr == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	if err := <-errc; err != nil {
 		_ = unix.Unmount(path, unix.MNT_DETACH)
