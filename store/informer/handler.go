@@ -76,6 +76,7 @@ type Registration struct {
 	mu      sync.Mutex
 	buf     []notification
 	spare   []notification
+	pending int // pushed and not yet delivered, including the batch in hand
 	synced  bool
 	started bool
 	stopped bool
@@ -106,7 +107,7 @@ func (r *Registration) HasSynced() bool {
 func (r *Registration) Pending() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.buf)
+	return r.pending
 }
 
 func (r *Registration) push(n notification) {
@@ -116,6 +117,7 @@ func (r *Registration) push(n notification) {
 		return
 	}
 	r.buf = append(r.buf, n)
+	r.pending++
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -144,6 +146,7 @@ func (r *Registration) stop() {
 	r.stopped = true
 	started := r.started
 	r.buf = nil
+	r.pending = 0
 	r.mu.Unlock()
 	close(r.quit)
 	if started {
@@ -166,6 +169,9 @@ func (r *Registration) run() {
 			}
 			r.deliver(n)
 			batch[idx] = notification{}
+			r.mu.Lock()
+			r.pending--
+			r.mu.Unlock()
 		}
 		r.mu.Lock()
 		if cap(batch) <= maxSpare {
