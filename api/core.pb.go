@@ -103,8 +103,8 @@ type PodSpec struct {
 	// node_name binds the pod to a node; set by the scheduler.
 	NodeName          string                  `protobuf:"bytes,10,opt,name=node_name,json=nodeName,proto3" json:"node_name,omitempty"`
 	HostNetwork       bool                    `protobuf:"varint,11,opt,name=host_network,json=hostNetwork,proto3" json:"host_network,omitempty"`
-	HostPid           bool                    `protobuf:"varint,12,opt,name=host_pid,json=hostPid,proto3" json:"host_pid,omitempty"`
-	HostIpc           bool                    `protobuf:"varint,13,opt,name=host_ipc,json=hostIpc,proto3" json:"host_ipc,omitempty"`
+	HostPid           bool                    `protobuf:"varint,12,opt,name=host_pid,json=hostPID,proto3" json:"host_pid,omitempty"`
+	HostIpc           bool                    `protobuf:"varint,13,opt,name=host_ipc,json=hostIPC,proto3" json:"host_ipc,omitempty"`
 	SecurityContext   *PodSecurityContext     `protobuf:"bytes,14,opt,name=security_context,json=securityContext,proto3" json:"security_context,omitempty"`
 	ImagePullSecrets  []*LocalObjectReference `protobuf:"bytes,15,rep,name=image_pull_secrets,json=imagePullSecrets,proto3" json:"image_pull_secrets,omitempty"`
 	Hostname          string                  `protobuf:"bytes,16,opt,name=hostname,proto3" json:"hostname,omitempty"`
@@ -7470,8 +7470,8 @@ const file_core_proto_rawDesc = "" +
 	"\tnode_name\x18\n" +
 	" \x01(\tR\bnodeName\x12!\n" +
 	"\fhost_network\x18\v \x01(\bR\vhostNetwork\x12\x19\n" +
-	"\bhost_pid\x18\f \x01(\bR\ahostPid\x12\x19\n" +
-	"\bhost_ipc\x18\r \x01(\bR\ahostIpc\x12K\n" +
+	"\bhost_pid\x18\f \x01(\bR\ahostPID\x12\x19\n" +
+	"\bhost_ipc\x18\r \x01(\bR\ahostIPC\x12K\n" +
 	"\x10security_context\x18\x0e \x01(\v2 .coxswain.api.PodSecurityContextR\x0fsecurityContext\x12P\n" +
 	"\x12image_pull_secrets\x18\x0f \x03(\v2\".coxswain.api.LocalObjectReferenceR\x10imagePullSecrets\x12\x1a\n" +
 	"\bhostname\x18\x10 \x01(\tR\bhostname\x12\x1c\n" +

@@ -341,25 +341,10 @@ var (
 	intOrStringName = (&api.IntOrString{}).ProtoReflect().Descriptor().FullName()
 )
 
-// fieldByName finds a field by JSON name, then proto name, then a
-// case-insensitive JSON name ("hostIP" for hostIp).
+// fieldByName finds a field by its exact JSON name, as Kubernetes' strict
+// decoding does: "hostip" or "host_ip" are unknown fields, not aliases.
 func fieldByName(fields protoreflect.FieldDescriptors, name string) protoreflect.FieldDescriptor {
-	if fd := fields.ByJSONName(name); fd != nil {
-		return fd
-	}
-	if fd := fields.ByTextName(name); fd != nil {
-		return fd
-	}
-	var found protoreflect.FieldDescriptor
-	for i := 0; i < fields.Len(); i++ {
-		if strings.EqualFold(fields.Get(i).JSONName(), name) {
-			if found != nil {
-				return nil
-			}
-			found = fields.Get(i)
-		}
-	}
-	return found
+	return fields.ByJSONName(name)
 }
 
 // message sets m's fields from mapping node n. At the top level of a

@@ -295,3 +295,21 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeIsCaseSensitive(t *testing.T) {
+	for _, field := range []string{"Image", "image_pull_policy", "hostip"} {
+		in := "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    " + field + ": x\n"
+		if _, err := manifest.Decode([]byte(in), nil); !errors.Is(err, manifest.ErrUnknownField) {
+			t.Errorf("field %q: error = %v, want ErrUnknownField", field, err)
+		}
+	}
+	in := "apiVersion: v1\nkind: Pod\nspec:\n  hostPID: true\n  hostIPC: true\n  containers:\n  - name: a\n    ports:\n    - containerPort: 80\n      hostIP: 127.0.0.1\n"
+	objs, err := manifest.Decode([]byte(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := objs[0].(*api.Pod)
+	if !p.GetSpec().GetHostPid() || !p.GetSpec().GetHostIpc() || p.GetSpec().GetContainers()[0].GetPorts()[0].GetHostIp() != "127.0.0.1" {
+		t.Errorf("Kubernetes acronym field names not decoded: %v", p)
+	}
+}
