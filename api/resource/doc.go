@@ -1,8 +1,10 @@
 // Package resource parses, compares and formats resource quantities such as
 // "500m", "1.5", "128Mi", "1G" and "2e3", the way Kubernetes writes them.
 //
-// A Quantity is exact: it holds an integer number of nano-units (10^-9) in
-// a math/big.Int, so no value is ever rounded through a float. Like
+// A Quantity is exact: it is an integer number of nano-units (10^-9), held
+// as an int64 times a power of ten when it fits (so Add, Sub and Cmp do not
+// allocate) and in a math/big.Int otherwise; no value is ever rounded
+// through a float. Like
 // Kubernetes, a parsed value finer than one nano-unit is rounded up (away
 // from zero) to the next nano-unit. Quantities remember the notation they
 // were written in (decimal SI suffix, binary SI suffix or decimal exponent)
