@@ -83,3 +83,38 @@ func TestProxierFollowsStore(t *testing.T) {
 		t.Errorf("rules left after shutdown with cleanup:\n%s", left)
 	}
 }
+
+func TestProxierRepairsFlushedTable(t *testing.T) {
+	nettest.RequireRoot(t)
+	node := nettest.NetNS(t, "node")
+	st := memstore.New()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if _, err := st.Create(ctx, svc("default", "web", "10.96.0.10", "ClusterIP", port("http", 80, 0))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Create(ctx, eps("default", "web", "http", 8080, []string{"10.244.1.2"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{Store: st, NetNS: node, CheckInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	programmed := func() error {
+		got := natRules(t, node)
+		for _, w := range []string{"-A PREROUTING -m comment --comment coxswain-services -j CX-SERVICES", "--to-destination 10.244.1.2:8080"} {
+			if !strings.Contains(got, w) {
+				return fmt.Errorf("missing %q", w)
+			}
+		}
+		return nil
+	}
+	nettest.Eventually(t, 10*time.Second, programmed)
+	// Someone wipes the nat table; the proxier notices and resyncs fully.
+	nettest.MustRun(t, node, "iptables", "-t", "nat", "-F")
+	nettest.MustRun(t, node, "iptables", "-t", "nat", "-X")
+	nettest.Eventually(t, 10*time.Second, programmed)
+}
