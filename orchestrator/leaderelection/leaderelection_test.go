@@ -1,0 +1,204 @@
+package leaderelection_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/orchestrator/leaderelection"
+	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/memstore"
+)
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func fastConfig(s store.Store, id string) leaderelection.Config {
+	return leaderelection.Config{
+		Store:         s,
+		Name:          "test-lease",
+		Identity:      id,
+		LeaseDuration: 300 * time.Millisecond,
+		RenewDeadline: 200 * time.Millisecond,
+		RetryPeriod:   20 * time.Millisecond,
+	}
+}
+
+type candidate struct {
+	e       *leaderelection.Elector
+	leading atomic.Bool
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// campaign runs an elector in a loop like the manager does, until stopped.
+func campaign(t *testing.T, cfg leaderelection.Config) *candidate {
+	t.Helper()
+	e, err := leaderelection.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &candidate{e: e, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		for {
+			err := e.Run(ctx, func(leadCtx context.Context) {
+				c.leading.Store(true)
+				<-leadCtx.Done()
+				c.leading.Store(false)
+			})
+			if ctx.Err() != nil {
+				c.done <- err
+				return
+			}
+		}
+	}()
+	t.Cleanup(c.stop)
+	return c
+}
+
+func (c *candidate) stop() {
+	if c.cancel != nil {
+		c.cancel()
+		<-c.done
+		c.cancel = nil
+	}
+}
+
+func TestValidate(t *testing.T) {
+	s := memstore.New()
+	tests := []struct {
+		name string
+		mod  func(*leaderelection.Config)
+	}{
+		{"no store", func(c *leaderelection.Config) { c.Store = nil }},
+		{"no name", func(c *leaderelection.Config) { c.Name = "" }},
+		{"no identity", func(c *leaderelection.Config) { c.Identity = "" }},
+		{"renew >= lease", func(c *leaderelection.Config) { c.RenewDeadline = c.LeaseDuration }},
+		{"retry >= renew", func(c *leaderelection.Config) { c.RetryPeriod = c.RenewDeadline }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := fastConfig(s, "a")
+			tt.mod(&cfg)
+			if _, err := leaderelection.New(cfg); err == nil {
+				t.Fatal("New accepted an invalid config")
+			}
+		})
+	}
+	if _, err := leaderelection.New(leaderelection.Config{Store: s, Name: "l", Identity: "a"}); err != nil {
+		t.Fatalf("defaults rejected: %v", err)
+	}
+}
+
+func TestOneLeaderThenTakeoverAfterExpiry(t *testing.T) {
+	s := memstore.New()
+	a := campaign(t, fastConfig(s, "a"))
+	eventually(t, "a to lead", a.leading.Load)
+	b := campaign(t, fastConfig(s, "b"))
+	eventually(t, "b to observe a", func() bool { return b.e.Leader() == "a" })
+	// b must stay a follower while a renews: several lease durations.
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		if b.leading.Load() || b.e.IsLeader() {
+			t.Fatal("b leads while a holds a valid lease")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	lease, err := store.For[*api.Lease](s).Get(context.Background(), "default", "test-lease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lease.GetSpec().GetHolderIdentity() != "a" || lease.GetSpec().GetLeaseTransitions() != 0 {
+		t.Fatalf("lease = %v", lease.GetSpec())
+	}
+
+	stoppedAt := time.Now()
+	a.stop() // no release: b must wait for the lease to expire
+	if a.e.IsLeader() {
+		t.Fatal("a still leader after stop")
+	}
+	eventually(t, "b to take over", b.leading.Load)
+	if waited := time.Since(stoppedAt); waited < 250*time.Millisecond {
+		t.Fatalf("b took over after %v, before the lease could expire", waited)
+	}
+	lease, err = store.For[*api.Lease](s).Get(context.Background(), "default", "test-lease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lease.GetSpec().GetHolderIdentity() != "b" || lease.GetSpec().GetLeaseTransitions() != 1 {
+		t.Fatalf("lease after takeover = %v", lease.GetSpec())
+	}
+}
+
+func TestReleaseOnCancelHandsOverAtOnce(t *testing.T) {
+	s := memstore.New()
+	cfgA := fastConfig(s, "a")
+	cfgA.ReleaseOnCancel = true
+	cfgA.LeaseDuration = time.Hour // without release, b would wait an hour
+	cfgA.RenewDeadline = 30 * time.Minute
+	a := campaign(t, cfgA)
+	eventually(t, "a to lead", a.leading.Load)
+	cfgB := fastConfig(s, "b")
+	cfgB.LeaseDuration, cfgB.RenewDeadline = time.Hour, 30*time.Minute
+	b := campaign(t, cfgB)
+	eventually(t, "b to observe a", func() bool { return b.e.Leader() == "a" })
+	a.stop()
+	eventually(t, "b to take over the released lease", b.leading.Load)
+}
+
+func TestLeaderStepsDownWhenLeaseIsTaken(t *testing.T) {
+	s := memstore.New()
+	a := campaign(t, fastConfig(s, "a"))
+	eventually(t, "a to lead", a.leading.Load)
+	// Someone else writes the lease (as if a's renewals had been lost).
+	leases := store.For[*api.Lease](s)
+	if _, err := leases.Mutate(context.Background(), "default", "test-lease", func(l *api.Lease) error {
+		l.Spec.HolderIdentity = "intruder"
+		l.Spec.RenewTime = timestamppb.Now()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a to step down", func() bool { return !a.leading.Load() })
+	// The intruder never renews, so a wins again after the lease expires.
+	eventually(t, "a to lead again", a.leading.Load)
+}
+
+func TestRunReturnsErrLeadershipLostWhenRenewFails(t *testing.T) {
+	s := memstore.New()
+	e, err := leaderelection.New(fastConfig(s, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var remove func()
+	defer func() {
+		if remove != nil {
+			remove()
+		}
+	}()
+	err = e.Run(context.Background(), func(leadCtx context.Context) {
+		// Once leading, make every store call fail.
+		remove = s.AddHook(func(context.Context, memstore.Operation, string) error { return store.ErrUnavailable })
+		<-leadCtx.Done()
+	})
+	if !errors.Is(err, leaderelection.ErrLeadershipLost) {
+		t.Fatalf("Run = %v, want ErrLeadershipLost", err)
+	}
+	if e.IsLeader() {
+		t.Fatal("still leader after losing the lease")
+	}
+}
