@@ -26,3 +26,21 @@ func ExampleValidateObject() {
 	// spec.containers[1].resources.requests[cpu]: invalid value "half": must be a quantity such as 500m, 1.5, 128Mi or 1G
 	// true
 }
+
+func ExampleDefault() {
+	svc := &api.Service{
+		Metadata: &api.ObjectMeta{Name: "web"},
+		Spec:     &api.ServiceSpec{Ports: []*api.ServicePort{{Port: 80}}},
+	}
+	validation.Default(svc)
+	p := svc.GetSpec().GetPorts()[0]
+	fmt.Println(svc.GetSpec().GetType(), svc.GetSpec().GetSessionAffinity(), p.GetProtocol(), p.GetTargetPort().GetIntVal())
+	// Output: ClusterIP None TCP 80
+}
+
+func ExampleValidateUpdate() {
+	old := &api.ConfigMap{Metadata: &api.ObjectMeta{Name: "settings"}, Immutable: true, Data: map[string]string{"mode": "a"}}
+	changed := &api.ConfigMap{Metadata: &api.ObjectMeta{Name: "settings"}, Immutable: true, Data: map[string]string{"mode": "b"}}
+	fmt.Println(validation.ValidateUpdate(changed, old))
+	// Output: data: forbidden: may not change when immutable is true
+}
