@@ -203,7 +203,10 @@ func TestAuthorization(t *testing.T) {
 		{"alice cannot list pods everywhere", func() error { _, err := alice.List(ctx, api.KindPod, store.ListOptions{}); return err }, false},
 		{"alice gets the named configmap", func() error { _, err := alice.Get(ctx, api.KindConfigMap, "team", "cfg"); return err }, true},
 		{"alice cannot get another configmap", func() error { _, err := alice.Get(ctx, api.KindConfigMap, "team", "secret-cfg"); return err }, false},
-		{"alice cannot list configmaps", func() error { _, err := alice.List(ctx, api.KindConfigMap, store.ListOptions{Namespace: "team"}); return err }, false},
+		{"alice cannot list configmaps", func() error {
+			_, err := alice.List(ctx, api.KindConfigMap, store.ListOptions{Namespace: "team"})
+			return err
+		}, false},
 		{"alice cannot sneak a create into a txn", func() error {
 			_, err := alice.Txn(ctx, store.CheckOp(api.KindPod, "team", "p", 0), store.CreateOp(testPod("team", "sneak")))
 			return err

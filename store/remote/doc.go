@@ -1,2 +1,93 @@
-// Package remote serves a Store over HTTP and provides a client that is a Store.
+// Package remote serves any store.Store over HTTP in Kubernetes shape, and
+// provides a Client that is itself a store.Store, so every component (node
+// agent, scheduler, controllers, users' code) runs unchanged against an
+// embedded store or a remote control plane.
+//
+// # Paths
+//
+// Kinds are served under their registry's apiVersion and resource name:
+//
+//	/api/v1/namespaces/{ns}/pods             GET list (or ?watch=true), POST create
+//	/api/v1/namespaces/{ns}/pods/{name}      GET, PUT (Update), DELETE
+//	/api/v1/namespaces/{ns}/pods/{name}/status   GET, PUT (UpdateStatus)
+//	/apis/apps/v1/namespaces/{ns}/deployments/{name}/scale   GET, PUT (autoscaling/v1 Scale)
+//	/api/v1/nodes/{name}                     cluster-scoped kinds
+//	/api/v1/pods                             GET across every namespace
+//
+// The scale subresource exists for every kind whose spec has an int32
+// replicas field (Deployment, ReplicaSet, ReplicationController, and custom
+// kinds of that shape). Lists take labelSelector, fieldSelector, limit,
+// continue and linearizable; watches take resourceVersion (0 or absent:
+// from now; the start revision is returned in the X-Coxswain-Watch-Revision
+// header), labelSelector, fieldSelector, allowWatchBookmarks and
+// timeoutSeconds. DELETE takes propagationPolicy, preconditions.uid and
+// preconditions.resourceVersion in the query or a v1 DeleteOptions body.
+//
+// The store-level operations live in the group remote.coxswain.io:
+//
+//	POST /apis/remote.coxswain.io/v1/transactions       Txn
+//	POST /apis/remote.coxswain.io/v1/compact?revision=N Compact
+//	GET  /apis/remote.coxswain.io/v1/revision           Revision
+//
+// A transaction is {"ops":[...]} where each op is {"op":"create"|"update"|
+// "updateStatus","object":{...}} or {"op":"delete"|"check","kind":..,
+// "namespace":..,"name":..,"resourceVersion":..,"deleteOptions":{...}};
+// the answer is a TransactionResult whose items are the results in op order
+// (null for an op without one). Either every op applies, at one revision,
+// or none does.
+//
+// Discovery: /version, /api, /apis, /apis/{group}, /api/v1 and
+// /apis/{group}/{version} list what the store's registry holds, custom
+// kinds included, at the time of the request. /healthz answers "ok".
+//
+// # Encodings
+//
+// Request bodies are JSON (application/json, the default), YAML
+// (application/yaml) or protobuf (application/x-protobuf); responses are
+// protobuf when the Accept header asks for it, JSON otherwise. JSON and
+// YAML objects are in Kubernetes shape (api/manifest): apiVersion and kind
+// first, lowerCamelCase fields. Protobuf objects travel in a
+// wirepb.TypedObject naming apiVersion and kind; lists are a
+// wirepb.ObjectList. A JSON watch stream is one {"type":"ADDED",
+// "object":{...},"revision":"N"} per line; a protobuf one is a sequence of
+// wirepb.WatchEvent messages, each preceded by its length as a 4-byte
+// big-endian integer. Bookmarks carry an empty object of the watched kind
+// holding only metadata.resourceVersion. A stream the store ends with an
+// error (too slow, unavailable) ends with an ERROR event carrying a Status.
+//
+// # Errors
+//
+// Every failure is a v1 Status with code, reason and message. The store's
+// classes map to 404 NotFound, 409 AlreadyExists, 409 Conflict, 422
+// Invalid, 410 Expired (compacted), 503 ServiceUnavailable, 429
+// TooManyRequests (watcher too slow) and 403 Forbidden; malformed requests
+// get 400, 401, 404, 405, 413 or 415, never a 500. The client turns a
+// Status back into a *StatusError that unwraps to the store class, so
+// errors.Is(err, store.ErrConflict) works the same locally and remotely.
+//
+// # Security
+//
+// ServerConfig.TLS serves HTTPS; with ClientCAs set, verified client
+// certificates authenticate through ClientCertAuthenticator (CN is the
+// user, O the groups). TokenAuthenticator takes bearer tokens from a map or
+// a token file. Authorization is AllowAll (single-user setups) or
+// RBACAuthorizer, which reads Role, RoleBinding, ClusterRole and
+// ClusterRoleBinding objects from the store on each request. Bodies are
+// capped by MaxRequestBytes and requests other than watches by
+// RequestTimeout.
+//
+// # Client
+//
+// NewClient takes a list of server URLs. Reads fail over to the next
+// server on any transport error or 503; writes fail over only when the
+// request cannot have reached a server (a refused connection), and
+// otherwise return store.ErrUnavailable without resending, pointing the
+// next request at the next server. Watches resume transparently after a
+// dropped connection, from the last revision delivered, on any server:
+// no event is lost or repeated, including the several events one
+// transaction writes at one revision. If the history needed to resume has
+// been compacted the watch ends with store.ErrCompacted and the caller
+// relists (as it also must when a connection drops in the middle of the
+// events of revision 1, which cannot be replayed). The client speaks
+// protobuf unless ClientConfig.JSON is set.
 package remote
