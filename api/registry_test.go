@@ -42,7 +42,8 @@ func TestBuiltinRegistry(t *testing.T) {
 			t.Fatalf("Kinds not sorted: %s before %s", ks[i-1].Kind, ks[i].Kind)
 		}
 	}
-	if api.Builtin() != api.Builtin() {
+	first, second := api.Builtin(), api.Builtin()
+	if first != second {
 		t.Error("Builtin is not shared")
 	}
 }
