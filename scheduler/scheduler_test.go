@@ -25,6 +25,8 @@ type env struct {
 	s     *memstore.Store
 	pods  store.Typed[*api.Pod]
 	nodes store.Typed[*api.Node]
+	sch   *scheduler.Scheduler
+	nNode int
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -55,7 +57,7 @@ func newEnv(t *testing.T, cfg scheduler.Config) *env {
 		}
 		_ = s.Close()
 	})
-	return &env{t: t, ctx: ctx, s: s, pods: store.For[*api.Pod](s), nodes: store.For[*api.Node](s)}
+	return &env{t: t, ctx: ctx, s: s, pods: store.For[*api.Pod](s), nodes: store.For[*api.Node](s), sch: sch}
 }
 
 func (e *env) addNode(name, cpu string, labels map[string]string, taints ...*api.Taint) {
@@ -72,6 +74,10 @@ func (e *env) addNode(name, cpu string, labels map[string]string, taints ...*api
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	// Wait until the scheduler sees the node, so that the messages of the
+	// tests below count every node.
+	e.nNode++
+	e.eventually("scheduler sees node "+name, func() (bool, error) { return e.sch.NodeCount() >= e.nNode, nil })
 }
 
 func newPod(name, cpu string, mutate ...func(*api.Pod)) *api.Pod {
@@ -215,11 +221,15 @@ func TestBindsPodsRespectingResources(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitBound("extra")
-	for _, c := range e.get("extra").Status.GetConditions() {
-		if c.Type == scheduler.ConditionPodScheduled && c.Status != "True" {
-			t.Fatalf("PodScheduled stays %s after binding", c.Status)
+	// The binding is written first, then PodScheduled flips to True.
+	e.eventually("PodScheduled=True", func() (bool, error) {
+		for _, c := range e.get("extra").Status.GetConditions() {
+			if c.Type == scheduler.ConditionPodScheduled {
+				return c.Status == "True", nil
+			}
 		}
-	}
+		return false, nil
+	})
 }
 
 func TestUnschedulableMessagePerPlugin(t *testing.T) {

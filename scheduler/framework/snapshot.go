@@ -15,6 +15,8 @@ type Snapshot struct {
 	AntiAffinityList []*NodeInfo
 	// Generation is the cache generation the snapshot reflects.
 	Generation int64
+
+	index podIndex
 }
 
 // NewSnapshot builds a snapshot from node infos (used by tests and by
@@ -24,6 +26,7 @@ func NewSnapshot(nodes ...*NodeInfo) *Snapshot {
 	for _, n := range nodes {
 		s.Nodes[n.Name()] = n
 		s.NodeList = append(s.NodeList, n)
+		s.IndexNode(n)
 	}
 	s.RebuildAffinityLists()
 	return s

@@ -542,3 +542,25 @@ func (n *NodeInfo) String() string {
 	sort.Strings(names)
 	return fmt.Sprintf("NodeInfo{%s pods=%v}", n.Name(), names)
 }
+
+// LabelKey is one label of pods in one namespace.
+type LabelKey struct{ Namespace, Key, Value string }
+
+// SinglePair returns the only key and value of a plain one-pair
+// matchLabels selector.
+func (s *PodSelector) SinglePair() (key, value string, ok bool) {
+	if !s.simple || len(s.pairs) != 1 {
+		return "", "", false
+	}
+	return s.pairs[0][0], s.pairs[0][1], true
+}
+
+// IndexKey returns the label a term selects when it names one namespace and
+// one matchLabels pair, so that a PodLabelIndex can answer for it.
+func (t *AffinityTerm) IndexKey() (LabelKey, bool) {
+	if t.singleNS == "" {
+		return LabelKey{}, false
+	}
+	k, v, ok := t.fast.SinglePair()
+	return LabelKey{Namespace: t.singleNS, Key: k, Value: v}, ok
+}

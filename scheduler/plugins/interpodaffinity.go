@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"maps"
+	"slices"
 
 	"github.com/coxswain-io/coxswain/scheduler/framework"
 )
@@ -32,6 +33,18 @@ type topologyPair struct{ key, value string }
 
 type topologyCounts map[topologyPair]int64
 
+// keys returns the distinct topology keys with a count (few: typically
+// hostname and zone).
+func (c topologyCounts) keys() []string {
+	var out []string
+	for p := range c {
+		if !slices.Contains(out, p.key) {
+			out = append(out, p.key)
+		}
+	}
+	return out
+}
+
 func (c topologyCounts) add(n *framework.NodeInfo, key string, delta int64) {
 	if v, ok := n.NodeLabels[key]; ok {
 		p := topologyPair{key, v}
@@ -47,10 +60,11 @@ type affinityState struct {
 	affinity     topologyCounts // pods matching all the pod's affinity terms
 	anti         topologyCounts // pods matching the pod's anti-affinity terms
 	affinityAny  int64          // pods matching every affinity term anywhere
+	antiKeys     []string       // distinct topology keys in existingAnti
 }
 
 func (s *affinityState) Clone() framework.StateData {
-	return &affinityState{existingAnti: maps.Clone(s.existingAnti), affinity: maps.Clone(s.affinity), anti: maps.Clone(s.anti), affinityAny: s.affinityAny}
+	return &affinityState{existingAnti: maps.Clone(s.existingAnti), affinity: maps.Clone(s.affinity), anti: maps.Clone(s.anti), affinityAny: s.affinityAny, antiKeys: s.antiKeys}
 }
 
 const affinityKey framework.StateKey = "PreFilter" + NameInterPodAffinity
@@ -87,10 +101,13 @@ func (s *affinityState) update(pod, e *framework.PodInfo, n *framework.NodeInfo,
 			s.anti.add(n, t.TopologyKey, delta)
 		}
 	}
+	s.antiKeys = s.existingAnti.keys()
 }
 
 // PreFilter counts, per topology domain, the pods the incoming pod's
 // required terms match and the existing pods whose anti-affinity rejects it.
+// With a PodLabelIndex (the scheduler's snapshots) terms that name one
+// namespace and one label are answered from the index; others walk pods.
 func (p *InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleState, pod *framework.PodInfo) *framework.Status {
 	s := &affinityState{existingAnti: topologyCounts{}, affinity: topologyCounts{}, anti: topologyCounts{}}
 	lister := p.h.SnapshotLister()
@@ -99,19 +116,95 @@ func (p *InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleSt
 	if !hasOwn && len(antiNodes) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
-	if hasOwn {
-		for _, n := range lister.List() {
-			for _, e := range n.Pods {
-				s.update(pod, e, n, 1)
+	idx, hasIdx := lister.(framework.PodLabelIndex)
+	if !hasIdx {
+		if hasOwn {
+			for _, n := range lister.List() {
+				for _, e := range n.Pods {
+					s.update(pod, e, n, 1)
+				}
+			}
+		} else {
+			for _, n := range antiNodes {
+				for _, e := range n.PodsWithRequiredAntiAffinity {
+					s.update(pod, e, n, 1)
+				}
 			}
 		}
-	} else {
-		for _, n := range antiNodes {
-			for _, e := range n.PodsWithRequiredAntiAffinity {
-				s.update(pod, e, n, 1)
+		state.Write(affinityKey, s)
+		return nil
+	}
+	// Existing pods' anti-affinity against the incoming pod.
+	m := pod.Pod.GetMetadata()
+	for k, v := range m.GetLabels() {
+		for topo, nodes := range idx.AntiAffinitySelecting(framework.LabelKey{Namespace: m.GetNamespace(), Key: k, Value: v}) {
+			for n, c := range nodes {
+				s.existingAnti.add(n, topo, int64(c))
 			}
 		}
 	}
+	for n := range idx.NodesWithUnindexedAntiAffinity() {
+		if n.Node() == nil {
+			continue
+		}
+		for _, e := range n.PodsWithRequiredAntiAffinity {
+			for i := range e.RequiredAntiAffinityTerms {
+				t := &e.RequiredAntiAffinityTerms[i]
+				if _, ok := t.IndexKey(); !ok && t.Matches(pod.Pod) {
+					s.existingAnti.add(n, t.TopologyKey, 1)
+				}
+			}
+		}
+	}
+	// The incoming pod's own terms.
+	slowAffinity := false
+	if len(pod.RequiredAffinityTerms) == 1 {
+		t := &pod.RequiredAffinityTerms[0]
+		if lk, ok := t.IndexKey(); ok {
+			for n, c := range idx.PodsWithLabel(lk) {
+				if n.Node() != nil {
+					s.affinityAny += int64(c)
+					s.affinity.add(n, t.TopologyKey, int64(c))
+				}
+			}
+		} else {
+			slowAffinity = true
+		}
+	} else if len(pod.RequiredAffinityTerms) > 1 {
+		slowAffinity = true
+	}
+	var slowAnti []*framework.AffinityTerm
+	for i := range pod.RequiredAntiAffinityTerms {
+		t := &pod.RequiredAntiAffinityTerms[i]
+		lk, ok := t.IndexKey()
+		if !ok {
+			slowAnti = append(slowAnti, t)
+			continue
+		}
+		for n, c := range idx.PodsWithLabel(lk) {
+			if n.Node() != nil {
+				s.anti.add(n, t.TopologyKey, int64(c))
+			}
+		}
+	}
+	if slowAffinity || len(slowAnti) > 0 {
+		for _, n := range lister.List() {
+			for _, e := range n.Pods {
+				if slowAffinity && matchesAll(pod.RequiredAffinityTerms, e) {
+					s.affinityAny++
+					for i := range pod.RequiredAffinityTerms {
+						s.affinity.add(n, pod.RequiredAffinityTerms[i].TopologyKey, 1)
+					}
+				}
+				for _, t := range slowAnti {
+					if t.Matches(e.Pod) {
+						s.anti.add(n, t.TopologyKey, 1)
+					}
+				}
+			}
+		}
+	}
+	s.antiKeys = s.existingAnti.keys()
 	state.Write(affinityKey, s)
 	return nil
 }
@@ -143,9 +236,11 @@ func (p *InterPodAffinity) Filter(_ context.Context, state *framework.CycleState
 		return framework.AsStatus(err)
 	}
 	nl := node.NodeLabels
-	for pair := range s.existingAnti {
-		if v, ok := nl[pair.key]; ok && v == pair.value {
-			return framework.NewStatus(framework.Unschedulable, ReasonExistingAntiAffinity)
+	if len(s.existingAnti) > 0 {
+		for _, key := range s.antiKeys {
+			if v, ok := nl[key]; ok && s.existingAnti[topologyPair{key, v}] > 0 {
+				return framework.NewStatus(framework.Unschedulable, ReasonExistingAntiAffinity)
+			}
 		}
 	}
 	for i := range pod.RequiredAntiAffinityTerms {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"math"
+	"slices"
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/scheduler/framework"
@@ -78,26 +79,36 @@ func eligible(pod *api.Pod, n *framework.NodeInfo, cs []spreadConstraint) bool {
 	return true
 }
 
+// counts reports whether existing pod e counts for pod under the
+// constraint: same namespace, selected by the constraint's selector.
+// Terminating pods count until they are gone.
 func (c *spreadConstraint) counts(pod *api.Pod, e *api.Pod) bool {
 	return e.GetMetadata().GetNamespace() == pod.GetMetadata().GetNamespace() &&
-		e.GetMetadata().GetDeletionTimestamp() == nil &&
 		c.selector.Matches(e.GetMetadata().GetLabels())
 }
 
 type spreadState struct {
 	constraints []spreadConstraint
 	counts      []map[string]int64 // per constraint: domain value -> matching pods
+	mins        []int64            // per constraint: the global minimum
 }
 
 func (s *spreadState) Clone() framework.StateData {
-	out := &spreadState{constraints: s.constraints, counts: make([]map[string]int64, len(s.counts))}
+	out := &spreadState{constraints: s.constraints, counts: make([]map[string]int64, len(s.counts)), mins: slices.Clone(s.mins)}
 	for i, m := range s.counts {
 		out.counts[i] = maps.Clone(m)
 	}
 	return out
 }
 
-func (s *spreadState) minCount(i int) int64 {
+func (s *spreadState) refreshMins() {
+	s.mins = s.mins[:0]
+	for i := range s.constraints {
+		s.mins = append(s.mins, s.computeMin(i))
+	}
+}
+
+func (s *spreadState) computeMin(i int) int64 {
 	m := s.counts[i]
 	if len(m) < s.constraints[i].minDomains {
 		return 0
@@ -114,7 +125,11 @@ func (s *spreadState) minCount(i int) int64 {
 
 const spreadKey framework.StateKey = "PreFilter" + NamePodTopologySpread
 
-func buildCounts(pod *api.Pod, cs []spreadConstraint, nodes []*framework.NodeInfo) []map[string]int64 {
+func buildCounts(pod *api.Pod, cs []spreadConstraint, lister framework.NodeInfoLister) []map[string]int64 {
+	if counts, ok := indexedCounts(pod, cs, lister); ok {
+		return counts
+	}
+	nodes := lister.List()
 	counts := make([]map[string]int64, len(cs))
 	for i := range counts {
 		counts[i] = map[string]int64{}
@@ -137,6 +152,32 @@ func buildCounts(pod *api.Pod, cs []spreadConstraint, nodes []*framework.NodeInf
 	return counts
 }
 
+// indexedCounts answers buildCounts from a PodLabelIndex when every node is
+// eligible (no node selector or required node affinity), there is one
+// constraint, and its selector is one matchLabels pair.
+func indexedCounts(pod *api.Pod, cs []spreadConstraint, lister framework.NodeInfoLister) ([]map[string]int64, bool) {
+	idx, ok := lister.(framework.PodLabelIndex)
+	spec := pod.GetSpec()
+	if !ok || len(cs) != 1 || len(spec.GetNodeSelector()) > 0 || spec.GetAffinity().GetNodeAffinity().GetRequiredDuringSchedulingIgnoredDuringExecution() != nil {
+		return nil, false
+	}
+	k, v, ok := cs[0].selector.SinglePair()
+	if !ok {
+		return nil, false
+	}
+	key := cs[0].key
+	counts := make(map[string]int64, 16)
+	for d := range idx.TopologyDomains(key) {
+		counts[d] = 0
+	}
+	for n, c := range idx.PodsWithLabel(framework.LabelKey{Namespace: pod.GetMetadata().GetNamespace(), Key: k, Value: v}) {
+		if d, ok := n.NodeLabels[key]; ok && n.Node() != nil {
+			counts[d] += int64(c)
+		}
+	}
+	return []map[string]int64{counts}, true
+}
+
 // PreFilter counts matching pods per domain for hard constraints.
 func (p *PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleState, pod *framework.PodInfo) *framework.Status {
 	cs, err := parseConstraints(pod.Pod, true)
@@ -146,7 +187,9 @@ func (p *PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleS
 	if len(cs) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
-	state.Write(spreadKey, &spreadState{constraints: cs, counts: buildCounts(pod.Pod, cs, p.h.SnapshotLister().List())})
+	st := &spreadState{constraints: cs, counts: buildCounts(pod.Pod, cs, p.h.SnapshotLister())}
+	st.refreshMins()
+	state.Write(spreadKey, st)
 	return nil
 }
 
@@ -164,6 +207,7 @@ func (p *PodTopologySpread) update(state *framework.CycleState, pod, e *framewor
 			s.counts[i][nl[s.constraints[i].key]] += delta
 		}
 	}
+	s.refreshMins()
 	return nil
 }
 
@@ -194,7 +238,7 @@ func (p *PodTopologySpread) Filter(_ context.Context, state *framework.CycleStat
 		if c.selfMatches {
 			self = 1
 		}
-		if s.counts[i][v]+self-s.minCount(i) > c.maxSkew {
+		if s.counts[i][v]+self-s.mins[i] > c.maxSkew {
 			return framework.NewStatus(framework.Unschedulable, ReasonTopologySpread)
 		}
 	}
@@ -216,7 +260,7 @@ func (p *PodTopologySpread) PreScore(_ context.Context, state *framework.CycleSt
 	if err != nil || len(cs) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
-	state.Write(spreadScoreKey, &spreadScoreState{constraints: cs, counts: buildCounts(pod.Pod, cs, p.h.SnapshotLister().List())})
+	state.Write(spreadScoreKey, &spreadScoreState{constraints: cs, counts: buildCounts(pod.Pod, cs, p.h.SnapshotLister())})
 	return nil
 }
 

@@ -220,21 +220,31 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 		old := s.Nodes[name]
 		n, ok := c.nodes[name]
 		if !ok || n.Node() == nil {
-			delete(s.Nodes, name)
-			affinityChanged = affinityChanged || (old != nil && (len(old.PodsWithAffinity) > 0 || len(old.PodsWithRequiredAntiAffinity) > 0))
+			if old != nil {
+				s.UnindexNode(old)
+				delete(s.Nodes, name)
+				affinityChanged = affinityChanged || len(old.PodsWithAffinity) > 0 || len(old.PodsWithRequiredAntiAffinity) > 0
+			}
 			continue
 		}
 		clone := n.Clone()
-		if old != nil && !c.listDirty {
-			// Replace in place so NodeList keeps pointing at the current info.
+		if old != nil {
+			s.UnindexNode(old)
+			if old.Node() != clone.Node() {
+				s.InvalidateDomains()
+			}
+			// Replace in place so NodeList and the index keep pointing at
+			// the current info.
 			affinityChanged = affinityChanged ||
 				(len(old.PodsWithAffinity) > 0) != (len(clone.PodsWithAffinity) > 0) ||
 				(len(old.PodsWithRequiredAntiAffinity) > 0) != (len(clone.PodsWithRequiredAntiAffinity) > 0)
 			*old = *clone
+			s.IndexNode(old)
 			continue
 		}
 		s.Nodes[name] = clone
-		affinityChanged = true
+		s.IndexNode(clone)
+		c.listDirty = true
 	}
 	clear(c.dirty)
 	if c.listDirty {
@@ -244,6 +254,7 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 		}
 		sort.Slice(s.NodeList, func(i, j int) bool { return s.NodeList[i].Name() < s.NodeList[j].Name() })
 		c.listDirty = false
+		s.InvalidateDomains()
 		affinityChanged = true
 	}
 	if affinityChanged {
