@@ -13,8 +13,9 @@
 //   - its command, when built with [Command];
 //   - the default: run until stopped, exit 143 on SIGTERM.
 //
-// Exec runs commands built with [Command] (other commands exit 127), Start
-// latency and per-call errors are injected with [Config.StartLatency] and
+// Exec runs commands built with [Command] (other commands exit 127); one
+// whose behaviour does not exit runs until its context ends and reports 137.
+// Start latency and per-call errors are injected with [Config.StartLatency] and
 // [Runtime.FailNext]. [Runtime.Reopen] returns a new Runtime over the same
 // state, as a node agent sees after it restarts.
 //

@@ -559,14 +559,18 @@ func (r *Runtime) Exec(ctx context.Context, id string, req runtime.ExecRequest) 
 	if _, err := io.WriteString(stderr, b.Stderr); err != nil {
 		return 0, err
 	}
-	if b.Exit && b.RunFor > 0 {
+	// A command that does not exit by itself runs until ctx ends, then is
+	// killed, as a real exec is.
+	var timeout <-chan time.Time
+	if b.Exit {
 		t := time.NewTimer(b.RunFor)
 		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return 128 + int(syscall.SIGKILL), nil
-		}
+		timeout = t.C
+	}
+	select {
+	case <-timeout:
+	case <-ctx.Done():
+		return 128 + int(syscall.SIGKILL), nil
 	}
 	return b.ExitCode, nil
 }

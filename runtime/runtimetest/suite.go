@@ -46,6 +46,8 @@ func Run(t *testing.T, setup func(t *testing.T) Env) {
 		{"Logs", testLogs},
 		{"LogsFollow", testLogsFollow},
 		{"Exec", testExec},
+		{"ExecCancel", testExecCancel},
+		{"Concurrent", testConcurrent},
 		{"Stats", testStats},
 		{"ListByLabels", testListByLabels},
 		{"Errors", testErrors},
@@ -486,6 +488,93 @@ func testExec(t *testing.T, h *harness) {
 			t.Fatalf("Exec in missing container: got %v, want ErrNotFound", err)
 		}
 	})
+}
+
+func testExecCancel(t *testing.T, h *harness) {
+	sb := h.sandbox(nil)
+	id := h.run(sb, "target", longRunning)
+	h.waitState(id, runtime.ContainerRunning)
+	ctx, cancel := context.WithTimeout(h.ctx, 300*time.Millisecond)
+	defer cancel()
+	var out syncBuffer
+	start := time.Now()
+	code, err := h.rt.Exec(ctx, id, runtime.ExecRequest{
+		Cmd:    h.env.Command(Program{Stdout: "started", IgnoreTERM: true}),
+		Stdout: &out,
+	})
+	if took := time.Since(start); took > 20*time.Second {
+		t.Fatalf("Exec returned %v after its context ended", took)
+	}
+	if err == nil && code == 0 {
+		t.Fatalf("a killed exec reports success")
+	}
+	if got := out.String(); got != "started\n" {
+		t.Errorf("output before the kill = %q", got)
+	}
+	// The container itself keeps running.
+	if st := h.status(id); st.State != runtime.ContainerRunning {
+		t.Fatalf("container is %s after a cancelled exec", st.State)
+	}
+}
+
+func testConcurrent(t *testing.T, h *harness) {
+	const pods = 6
+	var wg sync.WaitGroup
+	ids := make([]string, pods)
+	errs := make([]error, pods)
+	for i := range pods {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sb, err := h.rt.RunPodSandbox(h.ctx, &runtime.SandboxConfig{Name: fmt.Sprintf("par-%d", i), Namespace: "default", Labels: map[string]string{"batch": "par"}})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			id, err := h.rt.CreateContainer(h.ctx, sb, &runtime.ContainerConfig{Name: "c", Image: h.env.Image, Command: h.env.Command(longRunning)})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			ids[i] = id
+			errs[i] = h.rt.StartContainer(h.ctx, id)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("pod %d: %v", i, err)
+		}
+	}
+	running, err := h.rt.ListContainers(h.ctx, &runtime.ContainerFilter{State: runtime.ContainerRunning})
+	if err != nil || len(running) != pods {
+		t.Fatalf("running containers = %d, %v; want %d", len(running), err, pods)
+	}
+	sbs, err := h.rt.ListPodSandboxes(h.ctx, &runtime.SandboxFilter{Labels: map[string]string{"batch": "par"}})
+	if err != nil || len(sbs) != pods {
+		t.Fatalf("sandboxes = %d, %v; want %d", len(sbs), err, pods)
+	}
+	for i, sb := range sbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = h.rt.RemovePodSandbox(h.ctx, sb.ID)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("remove pod %d: %v", i, err)
+		}
+	}
+	if cs, err := h.rt.ListContainers(h.ctx, nil); err != nil || len(cs) != 0 {
+		t.Fatalf("containers left: %d, %v", len(cs), err)
+	}
+	if h.env.Leftovers != nil {
+		if left := h.env.Leftovers(); len(left) > 0 {
+			t.Errorf("concurrent removal left behind:\n%s", strings.Join(left, "\n"))
+		}
+	}
 }
 
 func testStats(t *testing.T, h *harness) {
