@@ -1,0 +1,132 @@
+// Package remote_test measures the overhead of the remote store path
+// (HTTP on loopback through store/remote) over calling a memstore in
+// process, for get, create and watch delivery. Run it with
+// bench/remote/run.sh (make bench-remote), which prints the figures and the
+// remote/in-process ratios.
+package remote_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/memstore"
+	"github.com/coxswain-io/coxswain/store/remote"
+)
+
+// path is one way of reaching the store.
+type path struct {
+	name string
+	json bool
+	// remote is false for the in-process baseline.
+	remote bool
+}
+
+var paths = []path{{name: "inprocess"}, {name: "remote_protobuf", remote: true}, {name: "remote_json", remote: true, json: true}}
+
+// setup returns the memstore and the store.Store the benchmark talks to.
+func setup(b *testing.B, p path) (*memstore.Store, store.Store) {
+	b.Helper()
+	mem := memstore.New()
+	b.Cleanup(func() { _ = mem.Close() })
+	if !p.remote {
+		return mem, mem
+	}
+	srv, err := remote.NewServer(remote.ServerConfig{Store: mem})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	c, err := remote.NewClient(remote.ClientConfig{Servers: []string{hs.URL}, JSON: p.json})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.Close)
+	return mem, c
+}
+
+func benchPod(name string) *api.Pod {
+	return &api.Pod{
+		Metadata: &api.ObjectMeta{Namespace: "bench", Name: name, Labels: map[string]string{"app": "web", "tier": "frontend"}},
+		Spec: &api.PodSpec{
+			NodeName:   "node-1",
+			Containers: []*api.Container{{Name: "web", Image: "registry.example/web:1.2.3", Args: []string{"--port", "8080"}, Env: []*api.EnvVar{{Name: "MODE", Value: "prod"}}}},
+		},
+	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	for _, p := range paths {
+		b.Run(p.name, func(b *testing.B) {
+			mem, s := setup(b, p)
+			ctx := context.Background()
+			if _, err := mem.Create(ctx, benchPod("web")); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.Get(ctx, api.KindPod, "bench", "web"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkCreate(b *testing.B) {
+	for _, p := range paths {
+		b.Run(p.name, func(b *testing.B) {
+			_, s := setup(b, p)
+			ctx := context.Background()
+			i := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				i++
+				if _, err := s.Create(ctx, benchPod(fmt.Sprintf("p%d", i))); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkWatchDelivery writes in process and measures how long until the
+// watcher (in process or remote) has the event: one write, one wait, per op.
+func BenchmarkWatchDelivery(b *testing.B) {
+	for _, p := range paths {
+		b.Run(p.name, func(b *testing.B) {
+			mem, s := setup(b, p)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			w, err := s.Watch(ctx, api.KindPod, store.WatchOptions{Namespace: "bench"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Stop()
+			i := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				i++
+				if _, err := mem.Create(ctx, benchPod(fmt.Sprintf("p%d", i))); err != nil {
+					b.Fatal(err)
+				}
+				for {
+					ev, ok := <-w.Events()
+					if !ok {
+						b.Fatalf("watch closed: %v", w.Err())
+					}
+					if ev.Type == store.EventAdded {
+						break
+					}
+				}
+			}
+		})
+	}
+}
