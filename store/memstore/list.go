@@ -1,0 +1,152 @@
+package memstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"sort"
+	"strings"
+
+	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/api/labels"
+	"github.com/coxswain-io/coxswain/store"
+)
+
+// List returns the objects of kind matching opts, sorted by namespace and
+// name. A page (opts.Limit) and the pages that follow it through
+// opts.Continue are all read at the revision of the first page, so that a
+// paged list is one consistent snapshot; it fails with store.ErrCompacted
+// once that revision is compacted away. An exact-match field selector on an
+// indexed path (WithFieldIndex; spec.nodeName for pods) is answered from
+// the index.
+func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (*store.ListResult, error) {
+	if err := s.before(ctx, OpList, kind); err != nil {
+		return nil, err
+	}
+	ki, err := s.kind(kind)
+	if err != nil {
+		return nil, err
+	}
+	lsel, fsel, err := parseSelectors(ki, opts.LabelSelector, opts.FieldSelector)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Limit < 0 {
+		return nil, store.Errorf(store.ErrInvalid, "negative limit %d", opts.Limit)
+	}
+	start := prefix(ki.Kind, opts.Namespace)
+	end := start[:len(start)-1] + "\x01"
+	var rev int64
+	if opts.Continue != "" {
+		r, after, err := decodeContinue(opts.Continue)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(after, start) {
+			return nil, store.Errorf(store.ErrInvalid, "continue token is for another list")
+		}
+		rev, start = r, after+"\x00"
+	}
+	match := func(obj api.Object) bool {
+		if obj == nil {
+			return false
+		}
+		if !lsel.Empty() && !lsel.Matches(labels.Set(obj.GetMetadata().GetLabels())) {
+			return false
+		}
+		return fsel.Empty() || fsel.Matches(obj)
+	}
+	res := &store.ListResult{}
+	var frozen []api.Object
+	var lastKey string
+	more := false
+	add := func(k string, obj api.Object) bool {
+		if opts.Limit > 0 && int64(len(frozen)) == opts.Limit {
+			more = true
+			return false
+		}
+		frozen = append(frozen, obj)
+		lastKey = k
+		return true
+	}
+
+	s.mu.RLock()
+	if rev == 0 {
+		rev = s.rev
+	} else if rev < s.compacted {
+		s.mu.RUnlock()
+		return nil, store.Errorf(store.ErrCompacted, "continue list at revision %d: compacted at %d", rev, s.compacted)
+	}
+	if keys, ok := s.indexedKeys(ki.Kind, fsel, opts.Continue == ""); ok {
+		for _, k := range keys {
+			if !strings.HasPrefix(k, start) {
+				continue
+			}
+			if obj, _ := s.current(k); match(obj) && !add(k, obj) {
+				break
+			}
+		}
+		s.mu.RUnlock()
+	} else {
+		// Scan a lazy copy of the tree outside the lock, so that long
+		// lists do not hold up writers.
+		s.mu.RUnlock()
+		s.mu.Lock()
+		tree := s.tree.Clone()
+		s.mu.Unlock()
+		tree.AscendRange(&record{key: start}, &record{key: end}, func(r *record) bool {
+			obj := r.at(rev)
+			return !match(obj) || add(r.key, obj)
+		})
+	}
+	res.Revision = rev
+	if more {
+		res.Continue = encodeContinue(rev, lastKey)
+	}
+	res.Items = make([]api.Object, len(frozen))
+	for i, obj := range frozen {
+		res.Items[i] = clone(obj)
+	}
+	return res, nil
+}
+
+// indexedKeys returns the sorted keys of the index bucket an exact-match
+// field selector names, when usable (only for reads at the current
+// revision). Called with s.mu held.
+func (s *Store) indexedKeys(kind string, fsel interface {
+	RequiresExactMatch(string) (string, bool)
+}, current bool) ([]string, bool) {
+	if !current {
+		return nil, false
+	}
+	for path, byValue := range s.indexes[kind] {
+		if v, ok := fsel.RequiresExactMatch(path); ok {
+			set := byValue[v]
+			keys := make([]string, 0, len(set))
+			for k := range set {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			return keys, true
+		}
+	}
+	return nil, false
+}
+
+func encodeContinue(rev int64, after string) string {
+	b := binary.AppendVarint(nil, rev)
+	b = append(b, after...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeContinue(tok string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return 0, "", store.Errorf(store.ErrInvalid, "bad continue token")
+	}
+	rev, n := binary.Varint(b)
+	if n <= 0 || rev <= 0 {
+		return 0, "", store.Errorf(store.ErrInvalid, "bad continue token")
+	}
+	return rev, string(b[n:]), nil
+}

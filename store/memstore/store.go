@@ -1,0 +1,301 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/btree"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/store"
+)
+
+var errClosed = store.Errorf(store.ErrUnavailable, "memstore closed")
+
+// Store is the in-memory store. The zero value is not usable; call New.
+//
+// Lock order: watchHub.mu, then Store.mu, then a watcher's mu. Nothing
+// blocks (no channel send that can wait, no hook, no I/O) while Store.mu is
+// held.
+type Store struct {
+	cfg    config
+	reg    *api.Registry
+	kinds  sync.Map // kind name -> *kindInfo
+	hooks  hooks
+	closed atomic.Bool
+
+	mu        sync.RWMutex
+	tree      *btree.BTreeG[*record]
+	rev       int64
+	compacted int64
+	history   ring
+	indexes   map[string]map[string]map[string]map[string]struct{} // kind -> path -> value -> keys
+
+	hub watchHub
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns an empty store at revision 0.
+func New(opts ...Option) *Store {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.registry == nil {
+		cfg.registry = api.NewBuiltinRegistry()
+	}
+	s := &Store{cfg: cfg, reg: cfg.registry, tree: newTree(), indexes: map[string]map[string]map[string]map[string]struct{}{}}
+	for kind, paths := range cfg.fieldIndexes {
+		for _, p := range paths {
+			if s.indexes[kind] == nil {
+				s.indexes[kind] = map[string]map[string]map[string]struct{}{}
+			}
+			s.indexes[kind][p] = map[string]map[string]struct{}{}
+		}
+	}
+	s.hub.init(s)
+	return s
+}
+
+func newTree() *btree.BTreeG[*record] {
+	return btree.NewG(32, func(a, b *record) bool { return a.key < b.key })
+}
+
+// Registry returns the kinds this store serves.
+func (s *Store) Registry() *api.Registry { return s.reg }
+
+// kindInfo is a registered kind with what the store needs to know about its
+// message cached.
+type kindInfo struct {
+	api.KindInfo
+	statusField protoreflect.FieldDescriptor
+	metaField   protoreflect.FieldDescriptor
+	// specFields are every field but metadata and status: a change to any
+	// of them bumps generation.
+	specFields []protoreflect.FieldDescriptor
+}
+
+func (s *Store) kind(name string) (*kindInfo, error) {
+	if ki, ok := s.kinds.Load(name); ok {
+		return ki.(*kindInfo), nil
+	}
+	info, err := s.reg.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	}
+	desc := info.New().ProtoReflect().Descriptor()
+	ki := &kindInfo{KindInfo: info, statusField: desc.Fields().ByName("status"), metaField: desc.Fields().ByName("metadata")}
+	for i := 0; i < desc.Fields().Len(); i++ {
+		fd := desc.Fields().Get(i)
+		if fd != ki.statusField && fd != ki.metaField {
+			ki.specFields = append(ki.specFields, fd)
+		}
+	}
+	actual, _ := s.kinds.LoadOrStore(name, ki)
+	return actual.(*kindInfo), nil
+}
+
+func (s *Store) kindOfObject(obj api.Object) (*kindInfo, error) {
+	info, err := s.reg.KindOf(obj)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	}
+	return s.kind(info.Kind)
+}
+
+// key is the tree key: kind, namespace and name separated by NUL, so that a
+// kind's objects sort by namespace, then name.
+func key(kind, ns, name string) string { return kind + "\x00" + ns + "\x00" + name }
+
+func prefix(kind, ns string) string {
+	if ns == "" {
+		return kind + "\x00"
+	}
+	return kind + "\x00" + ns + "\x00"
+}
+
+// version is one state of a key; obj nil is a deletion.
+type version struct {
+	rev int64
+	obj api.Object
+}
+
+// record is a key and its versions in ascending revision order. Records and
+// the objects they hold are immutable once in the tree: a write replaces the
+// record, so tree clones are consistent snapshots.
+type record struct {
+	key      string
+	versions []version
+}
+
+func (r *record) latest() api.Object { return r.versions[len(r.versions)-1].obj }
+
+// at returns the object visible at rev (nil if absent then).
+func (r *record) at(rev int64) api.Object {
+	for i := len(r.versions) - 1; i >= 0; i-- {
+		if r.versions[i].rev <= rev {
+			return r.versions[i].obj
+		}
+	}
+	return nil
+}
+
+// pruned returns the versions still needed when history at and before
+// compacted is gone: those after it and the last one at or before it, unless
+// that is a deletion.
+func pruned(vs []version, compacted int64) []version {
+	i := 0
+	for i < len(vs) && vs[i].rev <= compacted {
+		i++
+	}
+	// vs[:i] are at or before compacted; keep the last of them if live.
+	if i > 0 && vs[i-1].obj != nil {
+		i--
+	}
+	return vs[i:]
+}
+
+func (s *Store) current(k string) (api.Object, *record) {
+	rec, ok := s.tree.Get(&record{key: k})
+	if !ok {
+		return nil, nil
+	}
+	return rec.latest(), rec
+}
+
+func clone(obj api.Object) api.Object {
+	if obj == nil {
+		return nil
+	}
+	return proto.Clone(obj).(api.Object)
+}
+
+// Create stores a new object.
+func (s *Store) Create(ctx context.Context, obj api.Object) (api.Object, error) {
+	return s.write1(ctx, OpCreate, store.CreateOp(obj))
+}
+
+// Update replaces an object except its status.
+func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) {
+	return s.write1(ctx, OpUpdate, store.UpdateOp(obj))
+}
+
+// UpdateStatus replaces only an object's status.
+func (s *Store) UpdateStatus(ctx context.Context, obj api.Object) (api.Object, error) {
+	return s.write1(ctx, OpUpdateStatus, store.UpdateStatusOp(obj))
+}
+
+// Delete deletes an object, or marks it for deletion if it has finalizers.
+func (s *Store) Delete(ctx context.Context, kind, namespace, name string, opts store.DeleteOptions) (api.Object, error) {
+	return s.write1(ctx, OpDelete, store.DeleteOp(kind, namespace, name, opts))
+}
+
+func (s *Store) write1(ctx context.Context, op Operation, o store.Op) (api.Object, error) {
+	kind := o.Kind
+	if o.Object != nil {
+		if info, err := s.reg.KindOf(o.Object); err == nil {
+			kind = info.Kind
+		}
+	}
+	if err := s.before(ctx, op, kind); err != nil {
+		return nil, err
+	}
+	cmd, err := s.Prepare(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.Apply(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// Txn applies ops atomically at one revision. An object may be written by
+// at most one op of a transaction; Check ops see the state before it.
+func (s *Store) Txn(ctx context.Context, ops ...store.Op) ([]api.Object, error) {
+	if err := s.before(ctx, OpTxn, ""); err != nil {
+		return nil, err
+	}
+	cmd, err := s.Prepare(ctx, ops...)
+	if err != nil {
+		return nil, err
+	}
+	return s.Apply(cmd)
+}
+
+// Get returns an object.
+func (s *Store) Get(ctx context.Context, kind, namespace, name string, _ ...store.ReadOption) (api.Object, error) {
+	if err := s.before(ctx, OpGet, kind); err != nil {
+		return nil, err
+	}
+	if _, err := s.kind(kind); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	obj, _ := s.current(key(kind, namespace, name))
+	s.mu.RUnlock()
+	if obj == nil {
+		return nil, store.Errorf(store.ErrNotFound, "%s %s", kind, nsName(namespace, name))
+	}
+	return clone(obj), nil
+}
+
+func nsName(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + "/" + name
+}
+
+// Revision returns the current revision.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rev, nil
+}
+
+// CompactedRevision returns the revision at and before which history is
+// gone: watches and paged lists from before it fail with store.ErrCompacted.
+func (s *Store) CompactedRevision() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.compacted
+}
+
+// Compact discards history at and before revision. Compacting to a revision
+// already compacted is a no-op; to a future revision, store.ErrInvalid.
+func (s *Store) Compact(ctx context.Context, revision int64) error {
+	if err := s.before(ctx, OpCompact, ""); err != nil {
+		return err
+	}
+	_, err := s.Apply(NewCompactCommand(revision))
+	return err
+}
+
+// CompactBefore discards history written before t (see WithClock).
+func (s *Store) CompactBefore(ctx context.Context, t int64) error {
+	if err := s.before(ctx, OpCompact, ""); err != nil {
+		return err
+	}
+	_, err := s.Apply(NewCompactBeforeCommand(t))
+	return err
+}
+
+// Close cancels every watch with store.ErrUnavailable and makes later
+// calls fail with it.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.hub.closeAll(errClosed)
+	return nil
+}
