@@ -370,10 +370,15 @@ func TestCallerNetworkNamespace(t *testing.T) {
 	}
 }
 
-// cgroupValue reads a cgroup v1 file of a container.
+// cgroupValue reads a cgroup file of a container (ctrl is the v1
+// controller; ignored on cgroup v2).
 func cgroupValue(t *testing.T, e *testEnv, ctrl, sandbox, id, file string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(cgroupFS, ctrl, e.cgroupRoot, sandbox, id, file))
+	dir := filepath.Join(cgroupFS, ctrl)
+	if cgroupV2() {
+		dir = cgroupFS
+	}
+	data, err := os.ReadFile(filepath.Join(dir, e.cgroupRoot, sandbox, id, file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,21 +386,28 @@ func cgroupValue(t *testing.T, e *testEnv, ctrl, sandbox, id, file string) strin
 }
 
 func TestResources(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(cgroupFS, "memory")); err != nil {
-		t.Skip("this check reads cgroup v1 files; the host has no v1 memory hierarchy")
-	}
 	f := newFixture(t, nil)
 	sb := f.sandbox(nil)
 	id := f.start(sb, runtime.ContainerConfig{Command: sleeper, Resources: runtime.Resources{
 		CPUShares: 512, CPUQuota: 50000, CPUPeriod: 100000, MemoryLimit: 64 << 20, PidsLimit: 32,
 	}})
-	for _, tc := range []struct{ ctrl, file, want string }{
+	want := []struct{ ctrl, file, want string }{
 		{"cpu", "cpu.shares", "512"},
 		{"cpu", "cpu.cfs_quota_us", "50000"},
 		{"cpu", "cpu.cfs_period_us", "100000"},
 		{"memory", "memory.limit_in_bytes", strconv.Itoa(64 << 20)},
 		{"pids", "pids.max", "32"},
-	} {
+	}
+	if cgroupV2() {
+		// libcontainer maps shares 512 to weight 1+(512-2)*9999/262142.
+		want = []struct{ ctrl, file, want string }{
+			{"", "cpu.weight", "20"},
+			{"", "cpu.max", "50000 100000"},
+			{"", "memory.max", strconv.Itoa(64 << 20)},
+			{"", "pids.max", "32"},
+		}
+	}
+	for _, tc := range want {
 		if got := cgroupValue(t, f.env, tc.ctrl, sb, id, tc.file); got != tc.want {
 			t.Errorf("%s/%s = %s, want %s", tc.ctrl, tc.file, got, tc.want)
 		}
@@ -543,5 +555,39 @@ func TestSandboxFiles(t *testing.T) {
 	}
 	if _, err := f.rt.RunPodSandbox(f.ctx, &runtime.SandboxConfig{Name: "bad-hosts", Hosts: []runtime.HostEntry{{IP: "not-an-ip", Names: []string{"x"}}}}); !errors.Is(err, runtime.ErrInvalid) {
 		t.Fatalf("bad hosts entry: %v, want ErrInvalid", err)
+	}
+}
+
+// TestStartRotatesLogs: Start runs log rotation on its interval until its
+// context ends.
+func TestStartRotatesLogs(t *testing.T) {
+	f := newFixture(t, func(c *libcontainer.Config) {
+		c.LogMaxBytes = 16
+		c.LogRotateInterval = 20 * time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan error, 1)
+	go func() { done <- f.rt.Start(ctx) }()
+	id := f.start(f.sandbox(nil), runtime.ContainerConfig{Command: []string{"sh", "-c", "echo a-line-longer-than-sixteen-bytes; trap 'exit 0' TERM; sleep 100000 & wait"}})
+	st, err := f.rt.ContainerStatus(f.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if data, err := os.ReadFile(filepath.Join(st.LogPath, "stdout.log.1")); err == nil && len(data) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Start did not rotate the log")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Start returned %v", err)
+	}
+	if got := f.logs(id); got != "a-line-longer-than-sixteen-bytes\n" {
+		t.Fatalf("logs across rotation = %q", got)
 	}
 }

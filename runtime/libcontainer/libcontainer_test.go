@@ -91,10 +91,9 @@ func mounts(dir string) []string {
 // cgroupDirs returns the cgroup directories under the environment's root,
 // in every hierarchy.
 func (e *testEnv) cgroupDirs() []string {
-	hier, _ := os.ReadDir(cgroupFS)
 	var out []string
-	for _, h := range hier {
-		root := filepath.Join(cgroupFS, h.Name(), e.cgroupRoot)
+	for _, h := range hierarchies() {
+		root := filepath.Join(h, e.cgroupRoot)
 		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 			if err == nil && d.IsDir() && p != root {
 				out = append(out, p)
@@ -103,6 +102,25 @@ func (e *testEnv) cgroupDirs() []string {
 		})
 	}
 	return out
+}
+
+// hierarchies returns the cgroup hierarchy roots: /sys/fs/cgroup itself
+// (cgroup v2) and each v1 controller's (and the hybrid unified) mount.
+func hierarchies() []string {
+	out := []string{cgroupFS}
+	entries, _ := os.ReadDir(cgroupFS)
+	for _, en := range entries {
+		if en.IsDir() && !cgroupV2() {
+			out = append(out, filepath.Join(cgroupFS, en.Name()))
+		}
+	}
+	return out
+}
+
+// cgroupV2 reports whether the host runs the unified hierarchy only.
+func cgroupV2() bool {
+	_, err := os.Stat(filepath.Join(cgroupFS, "cgroup.controllers"))
+	return err == nil
 }
 
 // leftovers lists what the runtime still holds.
@@ -137,9 +155,8 @@ func (e *testEnv) cleanup(t *testing.T) {
 			t.Errorf("cleanup: remove cgroup %s: %v", dirs[i], err)
 		}
 	}
-	hier, _ := os.ReadDir(cgroupFS)
-	for _, h := range hier {
-		if err := os.Remove(filepath.Join(cgroupFS, h.Name(), e.cgroupRoot)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	for _, h := range hierarchies() {
+		if err := os.Remove(filepath.Join(h, e.cgroupRoot)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("cleanup: remove cgroup root: %v", err)
 		}
 	}
