@@ -355,23 +355,19 @@ func (d *decoder) message(n *yaml.Node, m protoreflect.Message, path string, top
 		return
 	}
 	fields := m.Descriptor().Fields()
-	seen := make(map[string]bool, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := d.resolve(n.Content[i])
-		v := d.resolve(n.Content[i+1])
-		if k == nil || v == nil {
-			return
-		}
+	pairs, ok := d.entries(n, path, 0)
+	if !ok {
+		return
+	}
+	seen := make(map[string]bool, len(pairs))
+	for _, kv := range pairs {
+		k, v := kv[0], kv[1]
 		if k.Kind != yaml.ScalarNode {
 			d.fail(k, path, fmt.Errorf("%w: field names must be strings, got %s", ErrInvalidValue, describe(k)))
 			continue
 		}
 		name := k.Value
 		fpath := joinPath(path, name)
-		if k.Tag == "!!merge" {
-			d.fail(k, fpath, fmt.Errorf("%w: YAML merge keys are not supported", ErrInvalidValue))
-			continue
-		}
 		if seen[name] {
 			d.fail(k, fpath, ErrDuplicateField)
 			continue
@@ -407,6 +403,65 @@ func (d *decoder) message(n *yaml.Node, m protoreflect.Message, path string, top
 			}
 		}
 	}
+}
+
+// maxMergeDepth bounds how deeply YAML merge keys ("<<") may nest.
+const maxMergeDepth = 10
+
+// entries returns the key/value pairs of mapping n with aliases resolved
+// and YAML merge keys ("<<: *base" or "<<: [*a, *b]") expanded: the
+// mapping's own keys first, in order (duplicates kept, for the caller to
+// report), then merged keys the mapping does not set itself, earlier merges
+// winning over later ones. ok is false once the alias budget is spent.
+func (d *decoder) entries(n *yaml.Node, path string, depth int) (pairs [][2]*yaml.Node, ok bool) {
+	var merged [][2]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := d.resolve(n.Content[i])
+		v := d.resolve(n.Content[i+1])
+		if k == nil || v == nil {
+			return nil, false
+		}
+		if k.Kind != yaml.ScalarNode || k.Tag != "!!merge" {
+			pairs = append(pairs, [2]*yaml.Node{k, v})
+			continue
+		}
+		if depth >= maxMergeDepth {
+			d.fail(k, path, fmt.Errorf("%w: YAML merge keys nested more than %d deep", ErrInvalidValue, maxMergeDepth))
+			continue
+		}
+		sources := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			sources = v.Content
+		}
+		for _, src := range sources {
+			if src = d.resolve(src); src == nil {
+				return nil, false
+			}
+			if src.Kind != yaml.MappingNode {
+				d.fail(src, path, fmt.Errorf("%w: a YAML merge key needs a mapping or a list of mappings, got %s", ErrInvalidValue, describe(src)))
+				continue
+			}
+			sub, ok := d.entries(src, path, depth+1)
+			if !ok {
+				return nil, false
+			}
+			merged = append(merged, sub...)
+		}
+	}
+	if len(merged) == 0 {
+		return pairs, true
+	}
+	have := make(map[string]bool, len(pairs)+len(merged))
+	for _, kv := range pairs {
+		have[kv[0].Value] = true
+	}
+	for _, kv := range merged {
+		if kv[0].Kind == yaml.ScalarNode && !have[kv[0].Value] {
+			have[kv[0].Value] = true
+			pairs = append(pairs, kv)
+		}
+	}
+	return pairs, true
 }
 
 // messageValue fills m from n, handling the well-known shapes.
@@ -488,13 +543,13 @@ func (d *decoder) mapField(n *yaml.Node, m protoreflect.Message, fd protoreflect
 	}
 	mp := m.Mutable(fd).Map()
 	kd, vd := fd.MapKey(), fd.MapValue()
-	seen := make(map[string]bool, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := d.resolve(n.Content[i])
-		v := d.resolve(n.Content[i+1])
-		if k == nil || v == nil {
-			return
-		}
+	pairs, ok := d.entries(n, path, 0)
+	if !ok {
+		return
+	}
+	seen := make(map[string]bool, len(pairs))
+	for _, kv := range pairs {
+		k, v := kv[0], kv[1]
 		if k.Kind != yaml.ScalarNode {
 			d.fail(k, path, fmt.Errorf("%w: map keys must be scalars, got %s", ErrInvalidValue, describe(k)))
 			continue

@@ -313,3 +313,42 @@ func TestDecodeIsCaseSensitive(t *testing.T) {
 		t.Errorf("Kubernetes acronym field names not decoded: %v", p)
 	}
 }
+
+func TestDecodeMergeKeys(t *testing.T) {
+	in := `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+  - &base
+    name: base
+    image: busybox
+    resources:
+      limits: {cpu: "1"}
+  - <<: *base
+    name: second
+  - <<: [{name: ignored, args: [a]}, *base]
+    name: third
+`
+	objs, err := manifest.Decode([]byte(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := objs[0].(*api.Pod).GetSpec().GetContainers()
+	if len(cs) != 3 {
+		t.Fatalf("got %d containers", len(cs))
+	}
+	for i, want := range []string{"base", "second", "third"} {
+		if cs[i].GetName() != want || cs[i].GetImage() != "busybox" || cs[i].GetResources().GetLimits()["cpu"] != "1" {
+			t.Errorf("container %d = %v", i, cs[i])
+		}
+	}
+	if got := cs[2].GetArgs(); len(got) != 1 || got[0] != "a" {
+		t.Errorf("merged args = %v", got)
+	}
+	_, err = manifest.Decode([]byte("apiVersion: v1\nkind: Pod\nspec:\n  <<: [1]\n"), nil)
+	if !errors.Is(err, manifest.ErrInvalidValue) || !strings.Contains(err.Error(), "line 4: spec: invalid value: a YAML merge key needs a mapping") {
+		t.Errorf("bad merge error = %v", err)
+	}
+}

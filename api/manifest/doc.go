@@ -15,6 +15,9 @@
 // google.protobuf.Timestamp an RFC 3339 string, bytes base64, integers plain
 // numbers (numeric strings such as resourceVersion: "12" are accepted).
 //
+// YAML anchors, aliases and merge keys ("<<: *base") work as in
+// Kubernetes, within a budget that stops exponential alias expansion.
+//
 // Decoding is strict: an unknown kind, an unknown field, a duplicate key or a
 // value of the wrong type is an *Error naming the document index, the field
 // path (spec.template.spec.containers[0].imagee) and the line. The decoder
