@@ -13,6 +13,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/coxswain-io/coxswain/runtime"
 )
@@ -52,6 +53,17 @@ func capabilities(add, drop []string) []string {
 	return caps
 }
 
+// nofile is the open-files limit of containers: Docker's 1048576, or the
+// runtime's own hard limit when that is lower (a container cannot be given
+// more than the kernel lets this process set).
+func nofile() uint64 {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err == nil && lim.Max < 1<<20 {
+		return lim.Max
+	}
+	return 1 << 20
+}
+
 // libcontainerConfig builds the libcontainer configuration of a container.
 func (r *Runtime) libcontainerConfig(rec *containerRecord, sb *sandboxRecord) (*configs.Config, error) {
 	spec := specconv.Example()
@@ -64,7 +76,7 @@ func (r *Runtime) libcontainerConfig(rec *containerRecord, sb *sandboxRecord) (*
 		Capabilities: &specs.LinuxCapabilities{
 			Bounding: caps, Permitted: caps, Effective: caps,
 		},
-		Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1 << 20, Soft: 1 << 20}},
+		Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: nofile(), Soft: nofile()}},
 	}
 	// The hostname belongs to the sandbox's UTS namespace.
 	spec.Hostname = ""
