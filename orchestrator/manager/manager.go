@@ -330,9 +330,10 @@ func (m *Manager) lead(leadCtx context.Context) *sync.WaitGroup {
 	for _, r := range m.leaderOnly {
 		m.goRun(leadCtx, wg, r)
 	}
+	n := len(m.leaderOnly)
 	m.mu.Unlock()
 	m.electedOnce.Do(func() { close(m.elected) })
-	m.log.Info("leading: started leader-only runnables", "count", len(m.leaderOnly))
+	m.log.Info("leading: started leader-only runnables", "count", n)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
