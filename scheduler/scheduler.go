@@ -111,8 +111,11 @@ type Scheduler struct {
 	events   *eventWriter
 	started  atomic.Bool
 
-	nextStart int
-	bindSem   chan struct{}
+	// nextStart, feasibleBuf and rng belong to the scheduling goroutine.
+	nextStart   int
+	feasibleBuf []*framework.NodeInfo
+	rng         *rand.Rand
+	bindSem     chan struct{}
 	binds     sync.WaitGroup
 	scheduled atomic.Int64
 }
@@ -142,6 +145,7 @@ func New(s store.Store, cfg Config) (*Scheduler, error) {
 		cache:    cache.New(),
 		snapshot: framework.NewSnapshot(),
 		bindSem:  make(chan struct{}, cfg.BindConcurrency),
+		rng:      rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
 	for _, p := range cfg.Profiles {
 		if p.PercentageOfNodesToScore == 0 {
@@ -394,7 +398,8 @@ func (e *FitError) plugins() map[string]bool {
 }
 
 func (s *Scheduler) scheduleOne(ctx context.Context, qp *queue.QueuedPod) {
-	pod := qp.Info.Pod
+	pi := qp.Info
+	pod := pi.Pod
 	fwk := s.profiles[schedulerName(pod)]
 	if fwk == nil || pod.GetMetadata().GetDeletionTimestamp() != nil || s.cache.IsAssumed(pod) {
 		s.queue.Done(qp)
@@ -409,17 +414,13 @@ func (s *Scheduler) scheduleOne(ctx context.Context, qp *queue.QueuedPod) {
 		return
 	}
 	// Assume: count the pod on the node before the binding is written.
-	assumed := api.Clone(pod)
-	assumed.Spec.NodeName = node
-	info := *qp.Info
-	info.Pod = assumed
-	if err := s.cache.AssumePod(&info); err != nil {
+	if err := s.cache.AssumePod(qp.Info, node); err != nil {
 		s.log.Error("assume pod", "pod", qp.Info.Key(), "err", err)
 		s.queue.Requeue(qp, false)
 		return
 	}
-	if st := fwk.RunReservePlugins(ctx, state, &info, node); !st.IsSuccess() {
-		s.cache.ForgetPod(assumed)
+	if st := fwk.RunReservePlugins(ctx, state, qp.Info, node); !st.IsSuccess() {
+		s.cache.ForgetPod(pod)
 		s.handleFailure(ctx, fwk, state, qp, st.AsError())
 		return
 	}
@@ -428,14 +429,13 @@ func (s *Scheduler) scheduleOne(ctx context.Context, qp *queue.QueuedPod) {
 	s.binds.Add(1)
 	go func() {
 		defer func() { <-s.bindSem; s.binds.Done() }()
-		s.bind(ctx, fwk, state, qp, pod, node)
+		s.bind(ctx, fwk, state, qp, pi, node)
 	}()
 }
 
-func (s *Scheduler) bind(ctx context.Context, fwk *framework.Framework, state *framework.CycleState, qp *queue.QueuedPod, pod *api.Pod, node string) {
-	info := *qp.Info
-	info.Pod = pod
-	st := fwk.RunBindPlugins(ctx, state, &info, node)
+func (s *Scheduler) bind(ctx context.Context, fwk *framework.Framework, state *framework.CycleState, qp *queue.QueuedPod, pi *framework.PodInfo, node string) {
+	pod := pi.Pod
+	st := fwk.RunBindPlugins(ctx, state, pi, node)
 	if st.IsSuccess() {
 		s.scheduled.Add(1)
 		if hasUnscheduledCondition(pod) {
@@ -457,10 +457,8 @@ func (s *Scheduler) bind(ctx context.Context, fwk *framework.Framework, state *f
 		}
 		return
 	}
-	assumed := api.Clone(pod)
-	assumed.Spec.NodeName = node
-	fwk.RunUnreservePlugins(ctx, state, &info, node)
-	s.cache.ForgetPod(assumed)
+	fwk.RunUnreservePlugins(ctx, state, pi, node)
+	s.cache.ForgetPod(pod)
 	s.queue.MoveOnEvent(framework.ClusterEvent{Resource: framework.ResourceAssignedPod, Action: framework.ActionDelete})
 	err := st.AsError()
 	if store.IsNotFound(err) || ctx.Err() != nil {
@@ -553,12 +551,12 @@ func (s *Scheduler) schedulePod(ctx context.Context, fwk *framework.Framework, s
 	if !st.IsSuccess() {
 		return "", st.AsError()
 	}
-	return selectHost(scores), nil
+	return selectHost(scores, s.rng), nil
 }
 
 // selectHost returns a node with the highest score, breaking ties uniformly
 // at random.
-func selectHost(scores []framework.NodeScore) string {
+func selectHost(scores []framework.NodeScore, rng *rand.Rand) string {
 	best, ties := 0, 1
 	for i := 1; i < len(scores); i++ {
 		switch {
@@ -566,7 +564,7 @@ func selectHost(scores []framework.NodeScore) string {
 			best, ties = i, 1
 		case scores[i].Score == scores[best].Score:
 			ties++
-			if rand.IntN(ties) == 0 {
+			if rng.IntN(ties) == 0 {
 				best = i
 			}
 		}
@@ -575,48 +573,66 @@ func selectHost(scores []framework.NodeScore) string {
 }
 
 // findFeasible filters nodes in parallel, starting where the previous cycle
-// stopped, until enough feasible nodes are found.
+// stopped, until enough feasible nodes are found (or every node was tried).
 func (s *Scheduler) findFeasible(ctx context.Context, fwk *framework.Framework, state *framework.CycleState, pi *framework.PodInfo, nodes []*framework.NodeInfo) ([]*framework.NodeInfo, framework.NodeToStatus, error) {
 	n := len(nodes)
 	want := framework.NumFeasibleNodesToFind(fwk.Profile().PercentageOfNodesToScore, n)
-	feasible := make([]*framework.NodeInfo, want)
+	if cap(s.feasibleBuf) < want {
+		s.feasibleBuf = make([]*framework.NodeInfo, want)
+	}
+	feasible := s.feasibleBuf[:want]
+	const chunk = 16
 	var (
-		found     atomic.Int32
-		processed atomic.Int32
-		mu        sync.Mutex
-		statuses  = framework.NodeToStatus{}
-		firstErr  error
+		found    atomic.Int32
+		next     atomic.Int64
+		stop     atomic.Bool
+		mu       sync.Mutex
+		statuses = framework.NodeToStatus{}
+		firstErr error
 	)
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	start := s.nextStart % n
-	framework.Parallelize(cctx, fwk.Parallelism(), n, func(i int) {
-		ni := nodes[(start+i)%n]
-		st := fwk.RunFilterPlugins(ctx, state, pi, ni)
-		processed.Add(1)
-		if st.IsSuccess() {
-			k := found.Add(1)
-			if int(k) > want {
-				cancel()
+	work := func() {
+		for !stop.Load() && ctx.Err() == nil {
+			lo := int(next.Add(chunk)) - chunk
+			if lo >= n {
 				return
 			}
-			feasible[k-1] = ni
-			if int(k) == want {
-				cancel()
+			for i := lo; i < min(lo+chunk, n); i++ {
+				ni := nodes[(start+i)%n]
+				st := fwk.RunFilterPlugins(ctx, state, pi, ni)
+				if st.IsSuccess() {
+					k := int(found.Add(1))
+					if k > want {
+						stop.Store(true)
+						continue
+					}
+					feasible[k-1] = ni
+					if k == want {
+						stop.Store(true)
+					}
+					continue
+				}
+				mu.Lock()
+				if st.Code() == framework.Error && firstErr == nil {
+					firstErr = st.AsError()
+					stop.Store(true)
+				}
+				statuses[ni.Name()] = st
+				mu.Unlock()
 			}
-			return
 		}
-		mu.Lock()
-		if st.Code() == framework.Error && firstErr == nil {
-			firstErr = st.AsError()
-		}
-		statuses[ni.Name()] = st
-		mu.Unlock()
-	})
+	}
+	workers := min(fwk.Parallelism(), (n+chunk-1)/chunk)
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
 	if firstErr != nil {
 		return nil, nil, firstErr
 	}
-	s.nextStart = (start + int(processed.Load())) % n
+	s.nextStart = (start + min(int(next.Load()), n)) % n
 	k := min(int(found.Load()), want)
 	return feasible[:k], statuses, nil
 }

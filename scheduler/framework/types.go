@@ -390,7 +390,8 @@ type NodeInfo struct {
 	Unschedulable bool
 	Taints        []*api.Taint
 	NodeLabels    map[string]string
-	// Pods on the node, including assumed ones.
+	// Pods on the node, including assumed ones (whose object may not show
+	// spec.nodeName yet).
 	Pods []*PodInfo
 	// PodsWithAffinity are the pods with any pod (anti-)affinity term.
 	PodsWithAffinity []*PodInfo

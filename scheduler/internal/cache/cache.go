@@ -96,16 +96,15 @@ func (c *Cache) RemoveNode(node *api.Node) {
 	c.touch(name)
 }
 
-// AssumePod counts pod (whose spec.nodeName is set) on its node before the
-// binding is observed.
-func (c *Cache) AssumePod(pi *framework.PodInfo) error {
+// AssumePod counts the pod on node before its binding is observed. The pod
+// object is kept as is (its spec.nodeName may still be empty).
+func (c *Cache) AssumePod(pi *framework.PodInfo, node string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	id := podID(pi.Pod)
 	if _, ok := c.pods[id]; ok {
 		return fmt.Errorf("pod %s is already in the cache", pi.Key())
 	}
-	node := pi.Pod.GetSpec().GetNodeName()
 	c.pods[id] = &podState{info: pi, node: node, assumed: true}
 	c.nodeInfo(node).AddPod(pi)
 	c.touch(node)

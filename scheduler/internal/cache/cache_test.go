@@ -30,10 +30,10 @@ func TestAssumeConfirmForget(t *testing.T) {
 	n1Before := snap.Get("n1")
 
 	p := pod("a", "n1", "1")
-	if err := c.AssumePod(framework.NewPodInfo(p)); err != nil {
+	if err := c.AssumePod(framework.NewPodInfo(p), "n1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.AssumePod(framework.NewPodInfo(p)); err == nil {
+	if err := c.AssumePod(framework.NewPodInfo(p), "n1"); err == nil {
 		t.Fatal("assuming twice succeeded")
 	}
 	c.UpdateSnapshot(snap)
@@ -55,7 +55,7 @@ func TestAssumeConfirmForget(t *testing.T) {
 	// A forgotten assumed pod stops counting; a confirmed one is not forgotten.
 	c.ForgetPod(p)
 	q := pod("b", "n2", "2")
-	_ = c.AssumePod(framework.NewPodInfo(q))
+	_ = c.AssumePod(framework.NewPodInfo(q), "n2")
 	c.ForgetPod(q)
 	c.UpdateSnapshot(snap)
 	if snap.Get("n1").Requested.MilliCPU != 1000 || snap.Get("n2").Requested.MilliCPU != 0 {
