@@ -25,6 +25,12 @@ type SyncerConfig struct {
 	// iptables-save binaries; empty means "iptables-restore" and
 	// "iptables-save" from PATH. The nf_tables backend is the one measured.
 	RestoreCommand, SaveCommand string
+	// IptablesCommand is the iptables binary; default "iptables".
+	IptablesCommand string
+	// NftCommand is the nft binary used to list chains quickly on the
+	// nf_tables backend; default "nft". Set it to "-" to always use
+	// iptables-save.
+	NftCommand string
 }
 
 // Syncer applies RuleSets to the nat table, incrementally after the first
@@ -44,6 +50,15 @@ func NewSyncer(cfg SyncerConfig) *Syncer {
 	}
 	if cfg.SaveCommand == "" {
 		cfg.SaveCommand = "iptables-save"
+	}
+	if cfg.IptablesCommand == "" {
+		cfg.IptablesCommand = "iptables"
+	}
+	switch cfg.NftCommand {
+	case "":
+		cfg.NftCommand = "nft"
+	case "-":
+		cfg.NftCommand = ""
 	}
 	return &Syncer{cfg: cfg}
 }
@@ -153,22 +168,13 @@ func (s *Syncer) Invalidate() {
 }
 
 func (s *Syncer) fullSync(ctx context.Context, rs *RuleSet) (SyncResult, error) {
-	saved, err := s.run(ctx, nil, s.cfg.SaveCommand, "-t", "nat")
+	decls, rules, err := s.foreignNat(ctx)
 	if err != nil {
 		return SyncResult{Full: true}, err
 	}
-	var decls, rules []string
 	builtin := map[string]bool{}
-	for _, line := range strings.Split(string(saved), "\n") {
-		switch {
-		case strings.HasPrefix(line, ":"+ChainPrefix), strings.HasPrefix(line, "-A "+ChainPrefix):
-			// ours: rewritten below
-		case strings.HasPrefix(line, ":"):
-			decls = append(decls, line)
-			builtin[strings.Fields(line)[0][1:]] = true
-		case strings.HasPrefix(line, "-A "), strings.HasPrefix(line, "-N "):
-			rules = append(rules, line)
-		}
+	for _, d := range decls {
+		builtin[strings.Fields(d)[0][1:]] = true
 	}
 	var b bytes.Buffer
 	b.WriteString("*nat\n")
@@ -203,6 +209,88 @@ func (s *Syncer) fullSync(ctx context.Context, rs *RuleSet) (SyncResult, error) 
 		return SyncResult{Full: true, Lines: lines}, err
 	}
 	return SyncResult{Full: true, Chains: len(names), Lines: lines}, nil
+}
+
+// foreignNat returns the nat table's chain declarations and rules that are
+// not this package's, in iptables-restore syntax.
+//
+// With the nf_tables backend and the nft tool at hand it lists the chain
+// names with nft and reads only the foreign chains with iptables -S: with
+// 10,000 services programmed (after a restart) that takes well under a
+// second, where iptables-save of the whole table takes ~6-9 s. Otherwise it
+// filters iptables-save.
+func (s *Syncer) foreignNat(ctx context.Context) (decls, rules []string, err error) {
+	if chains, ok := s.nftNatChains(ctx); ok {
+		for _, c := range chains {
+			if strings.HasPrefix(c, ChainPrefix) {
+				continue
+			}
+			out, err := s.run(ctx, nil, s.cfg.IptablesCommand, "-w", "5", "-t", "nat", "-S", c)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, line := range strings.Split(string(out), "\n") {
+				f := strings.Fields(line)
+				switch {
+				case len(f) == 3 && f[0] == "-P":
+					decls = append(decls, fmt.Sprintf(":%s %s [0:0]", f[1], f[2]))
+				case len(f) == 2 && f[0] == "-N":
+					decls = append(decls, fmt.Sprintf(":%s - [0:0]", f[1]))
+				case len(f) > 2 && f[0] == "-A":
+					rules = append(rules, line)
+				}
+			}
+		}
+		return decls, rules, nil
+	}
+	saved, err := s.run(ctx, nil, s.cfg.SaveCommand, "-t", "nat")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, line := range strings.Split(string(saved), "\n") {
+		switch {
+		case strings.HasPrefix(line, ":"+ChainPrefix), strings.HasPrefix(line, "-A "+ChainPrefix):
+			// ours: rewritten by the caller
+		case strings.HasPrefix(line, ":"):
+			decls = append(decls, line)
+		case strings.HasPrefix(line, "-A "):
+			rules = append(rules, line)
+		}
+	}
+	return decls, rules, nil
+}
+
+// nftNatChains lists the chains of the ip nat table with nft, if iptables
+// uses the nf_tables backend and nft is installed.
+func (s *Syncer) nftNatChains(ctx context.Context) ([]string, bool) {
+	if s.cfg.NftCommand == "" {
+		return nil, false
+	}
+	if _, err := exec.LookPath(s.cfg.NftCommand); err != nil {
+		return nil, false
+	}
+	v, err := s.run(ctx, nil, s.cfg.IptablesCommand, "--version")
+	if err != nil || !strings.Contains(string(v), "nf_tables") {
+		return nil, false
+	}
+	out, err := s.run(ctx, nil, s.cfg.NftCommand, "list", "chains", "ip")
+	if err != nil {
+		return nil, false
+	}
+	var chains []string
+	inNat := false
+	for _, line := range strings.Split(string(out), "\n") {
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "table "):
+			inNat = t == "table ip nat {"
+		case inNat && strings.HasPrefix(t, "chain "):
+			if f := strings.Fields(t); len(f) >= 2 {
+				chains = append(chains, f[1])
+			}
+		}
+	}
+	return chains, true
 }
 
 func writeRule(b *bytes.Buffer, chain, rule string) {

@@ -18,6 +18,15 @@ func natRules(t *testing.T, nsPath string) string {
 func TestSyncerInNetNS(t *testing.T) {
 	nettest.RequireRoot(t)
 	nettest.HostUnchanged(t)
+	for _, tc := range []struct {
+		name string
+		nft  string
+	}{{"ListChainsWithNft", ""}, {"IptablesSaveOnly", "-"}} {
+		t.Run(tc.name, func(t *testing.T) { syncerScenario(t, tc.nft) })
+	}
+}
+
+func syncerScenario(t *testing.T, nft string) {
 	node := nettest.NetNS(t, "node")
 	ctx := context.Background()
 
@@ -33,7 +42,7 @@ func TestSyncerInNetNS(t *testing.T) {
 		services = append(services, svc("default", name, fmt.Sprintf("10.96.0.%d", i+1), "NodePort", port("http", 80, int32(30000+i))))
 		endpoints = append(endpoints, eps("default", name, "http", 8080, []string{fmt.Sprintf("10.244.1.%d", i+1), fmt.Sprintf("10.244.2.%d", i+1)}, nil))
 	}
-	s := NewSyncer(SyncerConfig{NetNS: node})
+	s := NewSyncer(SyncerConfig{NetNS: node, NftCommand: nft})
 	rs := BuildRules(services, endpoints, Options{ClusterCIDR: "10.244.0.0/16"})
 	res, err := s.Sync(ctx, rs)
 	if err != nil {
@@ -60,7 +69,7 @@ func TestSyncerInNetNS(t *testing.T) {
 	}
 
 	// A syncer that restarts takes over what is there with a full sync.
-	s2 := NewSyncer(SyncerConfig{NetNS: node})
+	s2 := NewSyncer(SyncerConfig{NetNS: node, NftCommand: nft})
 	if _, err := s2.Sync(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
