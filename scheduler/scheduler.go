@@ -116,8 +116,8 @@ type Scheduler struct {
 	feasibleBuf []*framework.NodeInfo
 	rng         *rand.Rand
 	bindSem     chan struct{}
-	binds     sync.WaitGroup
-	scheduled atomic.Int64
+	binds       sync.WaitGroup
+	scheduled   atomic.Int64
 }
 
 // New builds a scheduler over s.
