@@ -70,17 +70,21 @@ func run(n int) error {
 	cmd := []string{"sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"}
 
 	var floor, viaRuntime []time.Duration
+	var phases [3][]time.Duration // sandbox, create, start
 	for i := range n {
 		d, err := floorStart(rt.Images(), dir, cgroupRoot, i, cmd)
 		if err != nil {
 			return fmt.Errorf("floor start %d: %w", i, err)
 		}
 		floor = append(floor, d)
-		d, err = runtimeStart(ctx, rt, i, cmd)
+		ph, err := runtimeStart(ctx, rt, i, cmd)
 		if err != nil {
 			return fmt.Errorf("runtime start %d: %w", i, err)
 		}
-		viaRuntime = append(viaRuntime, d)
+		viaRuntime = append(viaRuntime, ph[0]+ph[1]+ph[2])
+		for j := range ph {
+			phases[j] = append(phases[j], ph[j])
+		}
 	}
 	for _, sub := range []string{"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "unified", ""} {
 		_ = os.Remove(filepath.Join("/sys/fs/cgroup", sub, cgroupRoot))
@@ -91,6 +95,9 @@ func run(n int) error {
 	fmt.Printf("figure: libcontainer_start_p99 %.1f ms\n", ms(fp99))
 	fmt.Printf("figure: runtime_start_p50 %.1f ms\n", ms(rp50))
 	fmt.Printf("figure: runtime_start_p99 %.1f ms\n", ms(rp99))
+	for j, name := range []string{"runpodsandbox", "createcontainer", "startcontainer"} {
+		fmt.Printf("figure: runtime_step_%s_p50 %.1f ms\n", name, ms(percentile(phases[j], 50)))
+	}
 	fmt.Printf("figure: runtime_start_vs_floor_p50 %.2f x\n", ms(rp50)/ms(fp50))
 	fmt.Printf("figure: runtime_start_vs_floor_p99 %.2f x\n", ms(rp99)/ms(fp99))
 	return nil
@@ -149,21 +156,25 @@ func floorStart(images *image.Store, dir, cgroupRoot string, i int, cmd []string
 }
 
 // runtimeStart starts one pod (sandbox + container) through the Runtime
-// interface and returns the time to a started container; it then removes
-// the pod.
-func runtimeStart(ctx context.Context, rt runtime.Runtime, i int, cmd []string) (time.Duration, error) {
-	start := time.Now()
+// interface and returns the time of each step (RunPodSandbox,
+// CreateContainer, StartContainer); it then removes the pod.
+func runtimeStart(ctx context.Context, rt runtime.Runtime, i int, cmd []string) ([3]time.Duration, error) {
+	var ph [3]time.Duration
+	t0 := time.Now()
 	sb, err := rt.RunPodSandbox(ctx, &runtime.SandboxConfig{Name: fmt.Sprintf("bench-%d", i), Namespace: "bench", UID: fmt.Sprint(i)})
 	if err != nil {
-		return 0, err
+		return ph, err
 	}
 	defer rt.RemovePodSandbox(ctx, sb)
+	t1 := time.Now()
 	id, err := rt.CreateContainer(ctx, sb, &runtime.ContainerConfig{Name: "main", Image: imageRef, Command: cmd})
 	if err != nil {
-		return 0, err
+		return ph, err
 	}
+	t2 := time.Now()
 	if err := rt.StartContainer(ctx, id); err != nil {
-		return 0, err
+		return ph, err
 	}
-	return time.Since(start), nil
+	t3 := time.Now()
+	return [3]time.Duration{t1.Sub(t0), t2.Sub(t1), t3.Sub(t2)}, nil
 }
