@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -176,8 +177,8 @@ func labelIndex(obj api.Object) []string {
 }
 
 func ownerIndex(obj api.Object) []string {
-	if ref := api.ControllerOf(obj); ref != nil && ref.GetUid() != "" {
-		return []string{ref.GetUid()}
+	if uid := ownerUID(obj); uid != "" {
+		return []string{uid}
 	}
 	return nil
 }
@@ -228,9 +229,15 @@ func removeFromIndex(idx map[string]map[string]struct{}, value, key string) {
 }
 
 // updateIndicesLocked moves key from old's index values to new's; either
-// may be nil.
+// may be nil. Built-in indexes skip recomputing when the fields they read
+// are unchanged, so a status-only update costs no allocation here.
 func (i *Informer) updateIndicesLocked(key string, old, new api.Object) {
 	for name, fn := range i.indexers {
+		if old != nil && new != nil {
+			if same := builtinSame[name]; same != nil && same(old, new) {
+				continue
+			}
+		}
 		idx := i.indices[name]
 		var oldVals, newVals []string
 		if old != nil {
@@ -251,6 +258,27 @@ func (i *Informer) updateIndicesLocked(key string, old, new api.Object) {
 			addToIndex(idx, v, key)
 		}
 	}
+}
+
+// builtinSame reports, per built-in index, whether two states of an object
+// have the same index values without computing them.
+var builtinSame = map[string]func(old, new api.Object) bool{
+	IndexNamespace: func(old, new api.Object) bool {
+		return old.GetMetadata().GetNamespace() == new.GetMetadata().GetNamespace()
+	},
+	IndexLabels: func(old, new api.Object) bool {
+		return maps.Equal(old.GetMetadata().GetLabels(), new.GetMetadata().GetLabels())
+	},
+	IndexOwner: func(old, new api.Object) bool {
+		return ownerUID(old) == ownerUID(new)
+	},
+}
+
+func ownerUID(obj api.Object) string {
+	if ref := api.ControllerOf(obj); ref != nil {
+		return ref.GetUid()
+	}
+	return ""
 }
 
 // Get returns the cached object, which the caller must not modify.
