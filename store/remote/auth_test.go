@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -118,6 +120,7 @@ func newSecureEnv(t *testing.T) *secureEnv {
 	}
 	hs := httptest.NewUnstartedServer(srv.Handler())
 	hs.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool, ClientAuth: tls.VerifyClientCertIfGiven, MinVersion: tls.VersionTLS12}
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0) // handshake failures are expected here
 	hs.StartTLS()
 	t.Cleanup(hs.Close)
 	return &secureEnv{pki: pki, mem: mem, url: hs.URL}
@@ -294,5 +297,46 @@ func TestParseTokens(t *testing.T) {
 	u, err := ta.Authenticate(req)
 	if err != nil || u.Name != "alice" || len(u.Groups) != 2 || u.Groups[1] != "g2" {
 		t.Fatalf("Authenticate = %+v, %v", u, err)
+	}
+}
+
+// TestStartTLS serves with Start over TLS (HTTP/2) and runs a watch and
+// writes through it.
+func TestStartTLS(t *testing.T) {
+	pki := newPKI(t)
+	mem := memstore.New()
+	t.Cleanup(func() { _ = mem.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := remote.NewServer(remote.ServerConfig{Store: mem, TLS: &tls.Config{Certificates: []tls.Certificate{pki.server}, MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	})
+	c, err := remote.NewClient(remote.ClientConfig{Servers: []string{"https://" + ln.Addr().String()}, TLS: &tls.Config{RootCAs: pki.pool, MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	w, err := c.Watch(ctx, api.KindPod, store.WatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if _, err := c.Create(ctx, testPod("ns", "p")); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, w); ev.Object.GetMetadata().GetName() != "p" {
+		t.Fatalf("event for %s", ev.Object.GetMetadata().GetName())
 	}
 }

@@ -244,8 +244,10 @@ func TestFailover(t *testing.T) {
 	if ev := nextEvent(t, w); ev.Object.GetMetadata().GetName() != "p1" {
 		t.Fatalf("got %s", ev.Object.GetMetadata().GetName())
 	}
+	// Server a dies: no new connections, and the open ones are cut.
+	_ = a.Listener.Close()
 	a.CloseClientConnections()
-	a.Close()
+	t.Cleanup(a.Close)
 	// A write that may have reached the dead server fails with
 	// ErrUnavailable rather than being sent twice; the caller retries and
 	// the retry goes to a live server.
