@@ -7,6 +7,8 @@ import (
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/scheduler/framework"
 	"github.com/coxswain-io/coxswain/store"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // FinalizerNodeAgent is added to every pod the scheduler binds; the node
@@ -28,16 +30,33 @@ func (b *DefaultBinder) Name() string { return NameDefaultBinder }
 // Bind implements framework.BindPlugin. The status wraps the store error,
 // so errors.Is(st.AsError(), store.ErrConflict) tells a lost race.
 func (b *DefaultBinder) Bind(ctx context.Context, _ *framework.CycleState, pod *framework.PodInfo, nodeName string) *framework.Status {
-	p := api.Clone(pod.Pod)
+	// A shallow copy shares the pod's sub-messages, which neither this
+	// function nor the store (which never modifies what it is given)
+	// changes; Update ignores status.
+	p := &api.Pod{Metadata: shallowCopy(pod.Pod.GetMetadata()), Spec: shallowCopy(pod.Pod.GetSpec())}
 	p.Spec.NodeName = nodeName
-	meta := api.Meta(p)
-	if !slices.Contains(meta.Finalizers, FinalizerNodeAgent) {
-		meta.Finalizers = append(meta.Finalizers, FinalizerNodeAgent)
+	if !slices.Contains(p.Metadata.Finalizers, FinalizerNodeAgent) {
+		p.Metadata.Finalizers = append(slices.Clip(p.Metadata.Finalizers), FinalizerNodeAgent)
 	}
 	if _, err := b.Store.Update(ctx, p); err != nil {
 		return framework.AsStatus(err)
 	}
 	return nil
+}
+
+// shallowCopy returns a new message whose fields are m's (sub-messages,
+// lists and maps shared).
+func shallowCopy[T proto.Message](m T) T {
+	src := m.ProtoReflect()
+	if !src.IsValid() {
+		return src.New().Interface().(T)
+	}
+	dst := src.New()
+	src.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		dst.Set(fd, v)
+		return true
+	})
+	return dst.Interface().(T)
 }
 
 var _ framework.BindPlugin = (*DefaultBinder)(nil)

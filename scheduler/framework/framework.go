@@ -275,7 +275,7 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 	}
 	buf := scoreBufPool.Get().(*scoreBuf)
 	defer scoreBufPool.Put(buf)
-	perPlugin := buf.get(len(active), nodes)
+	perPlugin := buf.get(len(active), len(nodes))
 	var firstErr atomic.Pointer[Status]
 	Parallelize(ctx, f.parallelism, len(nodes), func(i int) {
 		for j, pi := range active {
@@ -298,6 +298,9 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 	for j, pi := range active {
 		p := f.score[pi]
 		if ext := p.ScoreExtensions(); ext != nil {
+			for i, n := range nodes {
+				perPlugin[j][i].Name = n.name
+			}
 			if st := ext.NormalizeScore(ctx, state, pod, perPlugin[j]); !st.IsSuccess() {
 				return nil, st.WithPlugin(p.Name())
 			}
@@ -353,20 +356,17 @@ type scoreBuf struct{ perPlugin [][]NodeScore }
 
 var scoreBufPool = sync.Pool{New: func() any { return &scoreBuf{} }}
 
-// get returns k slices of len(nodes) scores with names filled in.
-func (b *scoreBuf) get(k int, nodes []*NodeInfo) [][]NodeScore {
+// get returns k slices of n scores (names unset).
+func (b *scoreBuf) get(k, n int) [][]NodeScore {
 	for len(b.perPlugin) < k {
 		b.perPlugin = append(b.perPlugin, nil)
 	}
 	out := b.perPlugin[:k]
 	for j := range out {
-		if cap(out[j]) < len(nodes) {
-			out[j] = make([]NodeScore, len(nodes))
+		if cap(out[j]) < n {
+			out[j] = make([]NodeScore, n)
 		}
-		out[j] = out[j][:len(nodes)]
-		for i, n := range nodes {
-			out[j][i] = NodeScore{Name: n.name}
-		}
+		out[j] = out[j][:n]
 	}
 	return out
 }

@@ -214,6 +214,18 @@ func (TaintToleration) Filter(_ context.Context, _ *framework.CycleState, pod *f
 	return nil
 }
 
+// PreScore skips scoring when no feasible node has a PreferNoSchedule taint.
+func (TaintToleration) PreScore(_ context.Context, _ *framework.CycleState, _ *framework.PodInfo, nodes []*framework.NodeInfo) *framework.Status {
+	for _, n := range nodes {
+		for _, t := range n.Taints {
+			if t.GetEffect() == EffectPreferNoSchedule {
+				return nil
+			}
+		}
+	}
+	return framework.NewStatus(framework.Skip)
+}
+
 // Score counts untolerated PreferNoSchedule taints (normalized so fewer is better).
 func (TaintToleration) Score(_ context.Context, _ *framework.CycleState, pod *framework.PodInfo, node *framework.NodeInfo) (int64, *framework.Status) {
 	var n int64
@@ -267,4 +279,5 @@ var (
 	_ framework.PreScorePlugin  = NodeAffinity{}
 	_ framework.FilterPlugin    = TaintToleration{}
 	_ framework.ScorePlugin     = TaintToleration{}
+	_ framework.PreScorePlugin  = TaintToleration{}
 )
