@@ -1,0 +1,182 @@
+package raftstore
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+)
+
+// testTimeouts are Raft timings for tests: short enough that elections in
+// fault tests finish quickly, long enough for a loaded CI machine.
+func testConfig(t *testing.T, id string) Config {
+	return Config{
+		ID:                 id,
+		Dir:                t.TempDir(),
+		HeartbeatTimeout:   500 * time.Millisecond,
+		ElectionTimeout:    500 * time.Millisecond,
+		LeaderLeaseTimeout: 250 * time.Millisecond,
+		Logger:             slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// openSingle opens a single-member store on disk.
+func openSingle(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(testCtx(t, 30*time.Second), testConfig(t, "solo"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// freeAddrs returns n loopback addresses with free ports.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+	return out
+}
+
+// cluster is n members over TCP on loopback.
+type cluster struct {
+	t       *testing.T
+	cfgs    []Config
+	members []*Store // nil while stopped
+}
+
+func newCluster(t *testing.T, n int, mod func(*Config)) *cluster {
+	t.Helper()
+	addrs := freeAddrs(t, n)
+	c := &cluster{t: t}
+	var peers []Peer
+	for i := range n {
+		peers = append(peers, Peer{ID: fmt.Sprintf("m%d", i), Addr: addrs[i]})
+	}
+	for i := range n {
+		cfg := testConfig(t, peers[i].ID)
+		cfg.Addr = addrs[i]
+		cfg.Bootstrap = true
+		cfg.Peers = peers
+		if mod != nil {
+			mod(&cfg)
+		}
+		c.cfgs = append(c.cfgs, cfg)
+	}
+	c.members = make([]*Store, n)
+	for i := range n {
+		c.start(i)
+	}
+	t.Cleanup(c.stopAll)
+	c.waitLeader(15 * time.Second)
+	return c
+}
+
+func (c *cluster) start(i int) {
+	c.t.Helper()
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		// The port may still be held by the previous incarnation briefly.
+		if c.members[i], err = Open(testCtx(c.t, 30*time.Second), c.cfgs[i]); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatalf("Open member %d: %v", i, err)
+}
+
+func (c *cluster) stop(i int) {
+	if c.members[i] != nil {
+		_ = c.members[i].Close()
+		c.members[i] = nil
+	}
+}
+
+func (c *cluster) stopAll() {
+	for i := range c.members {
+		c.stop(i)
+	}
+}
+
+// waitLeader waits until the running members agree on a leader and returns
+// its index.
+func (c *cluster) waitLeader(timeout time.Duration) int {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		leader := -1
+		agree := true
+		for i, m := range c.members {
+			if m == nil {
+				continue
+			}
+			if m.IsLeader() {
+				leader = i
+			}
+		}
+		if leader >= 0 {
+			for _, m := range c.members {
+				if m == nil {
+					continue
+				}
+				if id, _ := m.Leader(); id != c.cfgs[leader].ID {
+					agree = false
+				}
+			}
+			if agree {
+				return leader
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.t.Fatalf("no leader within %v", timeout)
+	return -1
+}
+
+// follower returns the index of a running member that does not lead.
+func (c *cluster) follower() int {
+	c.t.Helper()
+	l := c.waitLeader(15 * time.Second)
+	for i, m := range c.members {
+		if m != nil && i != l {
+			return i
+		}
+	}
+	c.t.Fatal("no follower")
+	return -1
+}
+
+// eventually polls cond until it holds or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = cond(); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s: %v", what, err)
+}
