@@ -111,9 +111,10 @@ type Scheduler struct {
 	events   *eventWriter
 	started  atomic.Bool
 
-	// nextStart, feasibleBuf and rng belong to the scheduling goroutine.
+	// nextStart, feasibleBuf, scoreBuf and rng belong to the scheduling goroutine.
 	nextStart   int
 	feasibleBuf []*framework.NodeInfo
+	scoreBuf    []framework.NodeScore
 	rng         *rand.Rand
 	bindSem     chan struct{}
 	binds       sync.WaitGroup
@@ -547,7 +548,8 @@ func (s *Scheduler) schedulePod(ctx context.Context, fwk *framework.Framework, s
 	if len(feasible) == 1 || !fwk.HasScorePlugins() {
 		return feasible[0].Name(), nil
 	}
-	scores, st := fwk.RunScorePlugins(ctx, state, pi, feasible)
+	scores, st := fwk.ScoreNodes(ctx, state, pi, feasible, s.scoreBuf)
+	s.scoreBuf = scores
 	if !st.IsSuccess() {
 		return "", st.AsError()
 	}

@@ -254,6 +254,12 @@ func (f *Framework) RunPostFilterPlugins(ctx context.Context, state *CycleState,
 // RunScorePlugins runs PreScore, Score, NormalizeScore and weights for the
 // feasible nodes and returns each node's total, in the order of nodes.
 func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod *PodInfo, nodes []*NodeInfo) ([]NodeScore, *Status) {
+	return f.ScoreNodes(ctx, state, pod, nodes, nil)
+}
+
+// ScoreNodes is RunScorePlugins writing the totals into out (reused when
+// large enough), so a scheduling loop can avoid an allocation per pod.
+func (f *Framework) ScoreNodes(ctx context.Context, state *CycleState, pod *PodInfo, nodes []*NodeInfo, out []NodeScore) ([]NodeScore, *Status) {
 	var skip map[string]bool
 	for _, p := range f.preScore {
 		st := p.PreScore(ctx, state, pod, nodes)
@@ -291,9 +297,12 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 	if st := firstErr.Load(); st != nil {
 		return nil, st
 	}
-	total := make([]NodeScore, len(nodes))
-	for i, n := range nodes {
-		total[i].Name = n.Name()
+	total := out[:0]
+	if cap(total) < len(nodes) {
+		total = make([]NodeScore, 0, len(nodes))
+	}
+	for _, n := range nodes {
+		total = append(total, NodeScore{Name: n.name})
 	}
 	for j, pi := range active {
 		p := f.score[pi]
