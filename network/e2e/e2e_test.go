@@ -24,6 +24,7 @@ const (
 	clusterCIDR = "10.244.0.0/16"
 	vip         = "10.96.0.10"
 	selfVIP     = "10.96.0.11"
+	stickyVIP   = "10.96.0.12"
 	nodePort    = 30080
 )
 
@@ -257,6 +258,23 @@ func TestTwoNodes(t *testing.T) {
 		}
 		setEndpoints("self", []*pod{pa}, nil)
 		mustGet(pa.ns, "http://"+selfVIP+"/", "pod-a")
+	})
+
+	t.Run("SessionAffinityClientIP", func(t *testing.T) {
+		if _, err := svcs.Create(ctx, &api.Service{
+			Metadata: &api.ObjectMeta{Namespace: "default", Name: "sticky"},
+			Spec: &api.ServiceSpec{ClusterIp: stickyVIP, SessionAffinity: "ClientIP",
+				Ports: []*api.ServicePort{{Name: "http", Port: 80, Protocol: "TCP"}}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		setEndpoints("sticky", []*pod{pa, pb1, pb2}, nil)
+		mustGet(pb1.ns, "http://"+stickyVIP+"/", "")
+		for _, client := range []*pod{pa, pb1} {
+			if seen := spread(client.ns, "http://"+stickyVIP+"/", 12); len(seen) != 1 {
+				t.Errorf("client %s was spread over %v despite ClientIP affinity", client.name, seen)
+			}
+		}
 	})
 
 	t.Run("DNS", func(t *testing.T) {
