@@ -2,7 +2,9 @@ package framework
 
 import (
 	"fmt"
+	"maps"
 	"sync"
+	"sync/atomic"
 )
 
 // StateKey names one piece of data in a CycleState; plugins use their own
@@ -21,10 +23,12 @@ var ErrNotFound = fmt.Errorf("not found in cycle state")
 
 // CycleState is the data shared by the plugins during one scheduling cycle
 // of one pod. It is safe for concurrent use; writes normally happen in
-// PreFilter and PreScore, reads in Filter and Score.
+// PreFilter and PreScore, reads in Filter and Score. Reads take no lock
+// (the map is replaced, not changed, on every write), so the thousands of
+// reads of one cycle across cores never contend.
 type CycleState struct {
-	mu sync.RWMutex
-	m  map[StateKey]StateData
+	mu sync.Mutex // serializes writers
+	m  atomic.Pointer[map[StateKey]StateData]
 	// skipFilter holds the plugins that returned Skip from PreFilter, and
 	// filters the Filter plugins left to run; written only by the framework
 	// between phases.
@@ -35,14 +39,19 @@ type CycleState struct {
 
 // NewCycleState returns an empty state.
 func NewCycleState() *CycleState {
-	return &CycleState{m: make(map[StateKey]StateData)}
+	return &CycleState{}
+}
+
+func (c *CycleState) load() map[StateKey]StateData {
+	if p := c.m.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Read returns the data under key, or an error wrapping ErrNotFound.
 func (c *CycleState) Read(key StateKey) (StateData, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if v, ok := c.m[key]; ok {
+	if v, ok := c.load()[key]; ok {
 		return v, nil
 	}
 	return nil, fmt.Errorf("%s: %w", key, ErrNotFound)
@@ -51,14 +60,21 @@ func (c *CycleState) Read(key StateKey) (StateData, error) {
 // Write stores data under key.
 func (c *CycleState) Write(key StateKey, data StateData) {
 	c.mu.Lock()
-	c.m[key] = data
+	m := maps.Clone(c.load())
+	if m == nil {
+		m = make(map[StateKey]StateData, 4)
+	}
+	m[key] = data
+	c.m.Store(&m)
 	c.mu.Unlock()
 }
 
 // Delete removes key.
 func (c *CycleState) Delete(key StateKey) {
 	c.mu.Lock()
-	delete(c.m, key)
+	m := maps.Clone(c.load())
+	delete(m, key)
+	c.m.Store(&m)
 	c.mu.Unlock()
 }
 
@@ -67,12 +83,15 @@ func (c *CycleState) Clone() *CycleState {
 	if c == nil {
 		return nil
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	out := &CycleState{m: make(map[StateKey]StateData, len(c.m)), skipFilter: c.skipFilter, filters: c.filters, filtersSet: c.filtersSet}
-	for k, v := range c.m {
-		out.m[k] = v.Clone()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := &CycleState{skipFilter: c.skipFilter, filters: c.filters, filtersSet: c.filtersSet}
+	src := c.load()
+	m := make(map[StateKey]StateData, len(src))
+	for k, v := range src {
+		m[k] = v.Clone()
 	}
+	out.m.Store(&m)
 	return out
 }
 
