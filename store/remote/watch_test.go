@@ -301,3 +301,50 @@ func TestWatchUnavailable(t *testing.T) {
 		t.Fatalf("Err = %v, want ErrUnavailable", w.Err())
 	}
 }
+
+// TestWatchSurvivesServerTimeouts: the server ends every stream after
+// MaxWatchTimeout; the client reconnects each time without losing events.
+// Each write happens on a later stream than the one before.
+func TestWatchSurvivesServerTimeouts(t *testing.T) {
+	mem := memstore.New()
+	t.Cleanup(func() { _ = mem.Close() })
+	srv, err := remote.NewServer(remote.ServerConfig{Store: mem, MaxWatchTimeout: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &cutter{next: srv.Handler()} // maxCuts 0: counts streams only
+	hs := httptest.NewServer(counter)
+	t.Cleanup(hs.Close)
+	c, err := remote.NewClient(remote.ClientConfig{Servers: []string{hs.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := mem.Create(ctx, testPod("other", "zero")); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Watch(ctx, api.KindPod, store.WatchOptions{Namespace: "ns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	for i := range 8 {
+		streams := counter.opened.Load()
+		name := fmt.Sprintf("p%d", i)
+		if _, err := mem.Create(ctx, testPod("ns", name)); err != nil {
+			t.Fatal(err)
+		}
+		if ev := nextEvent(t, w); ev.Object.GetMetadata().GetName() != name {
+			t.Fatalf("event %d for %s, want %s", i, ev.Object.GetMetadata().GetName(), name)
+		}
+		for counter.opened.Load() == streams {
+			select {
+			case <-ctx.Done():
+				t.Fatal("the server never ended the stream")
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
+}
