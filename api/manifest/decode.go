@@ -23,7 +23,7 @@ const maxErrorsPerDocument = 50
 
 // maxNodeVisits bounds the work one document may cause, so that YAML aliases
 // cannot expand exponentially ("billion laughs").
-const maxNodeVisits = 1 << 20
+const maxNodeVisits = 1 << 18
 
 // Document is one decoded document of a manifest stream.
 type Document struct {
@@ -71,6 +71,26 @@ func DecodeDocuments(data []byte, reg *api.Registry) (docs []Document, err error
 	defer func() {
 		// The YAML parser is trusted not to panic, but a manifest is
 		// untrusted input: a panic deep in a dependency becomes an error.
+		if r := recover(); r != nil {
+			err = &Error{Document: len(docs), Err: fmt.Errorf("%w: %v", ErrSyntax, r)}
+		}
+	}()
+	if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
+		// JSON (what API clients send) takes a faster path; anything that is
+		// not strict JSON goes to the YAML parser, which accepts JSON too.
+		if roots, jerr := parseJSONStream(data); jerr == nil {
+			for index, n := range roots {
+				docs = append(docs, decodeDocument(index, n, reg)...)
+			}
+			return docs, nil
+		}
+	}
+	return decodeYAML(data, reg)
+}
+
+// decodeYAML is DecodeDocuments through the YAML parser.
+func decodeYAML(data []byte, reg *api.Registry) (docs []Document, err error) {
+	defer func() {
 		if r := recover(); r != nil {
 			err = &Error{Document: len(docs), Err: fmt.Errorf("%w: %v", ErrSyntax, r)}
 		}
@@ -137,7 +157,7 @@ func decodeDocument(index int, n *yaml.Node, reg *api.Registry) []Document {
 		return []Document{doc}
 	}
 	if n.Kind != yaml.MappingNode {
-		doc.Err = d.fail(n, "", fmt.Errorf("%w: a manifest document must be a mapping, got %s", ErrInvalidValue, describe(n)))
+		doc.Err = d.fail(n, nil, fmt.Errorf("%w: a manifest document must be a mapping, got %s", ErrInvalidValue, describe(n)))
 		return []Document{doc}
 	}
 	var apiVersionNode, kindNode, itemsNode *yaml.Node
@@ -165,11 +185,12 @@ func decodeDocument(index int, n *yaml.Node, reg *api.Registry) []Document {
 		if k, kerr := reg.Lookup(doc.Kind); kerr == nil {
 			err = fmt.Errorf("%w (kind %s is served as apiVersion %s)", err, doc.Kind, k.APIVersion)
 		}
-		doc.Err = d.fail(kindNode, "kind", err)
+		kp := child(nil, "kind")
+		doc.Err = d.fail(kindNode, &kp, err)
 		return []Document{doc}
 	}
 	obj := info.New()
-	d.message(n, obj.ProtoReflect(), "", true)
+	d.message(n, obj.ProtoReflect(), nil, true)
 	if len(d.errs) > 0 {
 		doc.Err = errors.Join(d.errs...)
 		return []Document{doc}
@@ -184,11 +205,13 @@ func (d *decoder) decodeList(n, items *yaml.Node, reg *api.Registry) []Document 
 		switch k := n.Content[i].Value; k {
 		case "apiVersion", "kind", "items", "metadata":
 		default:
-			d.fail(n.Content[i], k, ErrUnknownField)
+			fp := child(nil, k)
+			d.fail(n.Content[i], &fp, ErrUnknownField)
 		}
 	}
 	if items = d.resolve(items); items != nil && items.Kind != yaml.SequenceNode && !isNull(items) {
-		d.fail(items, "items", fmt.Errorf("%w: expected a list, got %s", ErrInvalidValue, describe(items)))
+		ip := child(nil, "items")
+		d.fail(items, &ip, fmt.Errorf("%w: expected a list, got %s", ErrInvalidValue, describe(items)))
 	}
 	if len(d.errs) > 0 {
 		return []Document{{Index: d.doc, Line: n.Line, APIVersion: "v1", Kind: "List", Err: errors.Join(d.errs...)}}
@@ -242,27 +265,82 @@ func joinPath(prefix, path string) string {
 	return prefix + "." + path
 }
 
+// fieldPath is a field path built as the decoder descends, rendered to text
+// only when an error needs it, so decoding valid input does not pay for it.
+type fieldPath struct {
+	parent *fieldPath
+	name   string // field name or map key
+	index  int    // list index
+	kind   uint8
+}
+
+const (
+	pathField uint8 = iota + 1
+	pathIndex
+	pathKey
+)
+
+func child(p *fieldPath, name string) fieldPath {
+	return fieldPath{parent: p, name: name, kind: pathField}
+}
+
+func index(p *fieldPath, i int) fieldPath { return fieldPath{parent: p, index: i, kind: pathIndex} }
+
+func key(p *fieldPath, k string) fieldPath { return fieldPath{parent: p, name: k, kind: pathKey} }
+
+// String renders the path as spec.containers[0].env[1].name or labels[app].
+func (p *fieldPath) String() string {
+	if p == nil {
+		return ""
+	}
+	var parts []*fieldPath
+	for q := p; q != nil; q = q.parent {
+		parts = append(parts, q)
+	}
+	var b strings.Builder
+	for i := len(parts) - 1; i >= 0; i-- {
+		q := parts[i]
+		switch q.kind {
+		case pathField:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(q.name)
+		case pathIndex:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(q.index))
+			b.WriteByte(']')
+		case pathKey:
+			b.WriteByte('[')
+			b.WriteString(q.name)
+			b.WriteByte(']')
+		}
+	}
+	return b.String()
+}
+
 // decoder holds the state of decoding one document.
 type decoder struct {
-	doc    int
-	errs   []error
-	budget int
+	doc       int
+	errs      []error
+	budget    int
+	exhausted bool
 }
 
 // fail records an error at node n and path, and returns the joined errors.
-func (d *decoder) fail(n *yaml.Node, path string, err error) error {
+func (d *decoder) fail(n *yaml.Node, path *fieldPath, err error) error {
 	if len(d.errs) < maxErrorsPerDocument {
 		line := 0
 		if n != nil {
 			line = n.Line
 		}
-		d.errs = append(d.errs, &Error{Document: d.doc, Line: line, Path: path, Err: err})
+		d.errs = append(d.errs, &Error{Document: d.doc, Line: line, Path: path.String(), Err: err})
 	}
 	return errors.Join(d.errs...)
 }
 
 // resolve follows aliases and charges the budget; it returns nil once the
-// budget is spent (after recording ErrTooComplex once).
+// budget is spent.
 func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode; i++ {
 		if i > 100 {
@@ -271,28 +349,37 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 		}
 		n = n.Alias
 	}
-	if n == nil {
-		return nil
-	}
-	d.budget--
-	if d.budget == 0 {
-		d.fail(n, "", ErrTooComplex)
-	}
-	if d.budget <= 0 {
+	if n == nil || !d.spend(1, n) {
 		return nil
 	}
 	return n
 }
 
+// spend charges k node visits to the budget and reports whether any is
+// left, recording ErrTooComplex the first time it runs out.
+func (d *decoder) spend(k int, n *yaml.Node) bool {
+	d.budget -= k
+	if d.budget > 0 {
+		return true
+	}
+	if !d.exhausted {
+		d.exhausted = true
+		d.fail(n, nil, ErrTooComplex)
+	}
+	return false
+}
+
 // headerString reads apiVersion or kind.
 func (d *decoder) headerString(n, parent *yaml.Node, name string) string {
+	fp := child(nil, name)
+	path := &fp
 	n = d.resolve(n)
 	if n == nil || isNull(n) {
-		d.fail(parent, name, ErrMissingField)
+		d.fail(parent, path, ErrMissingField)
 		return ""
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" || n.Value == "" {
-		d.fail(n, name, fmt.Errorf("%w: expected a non-empty string, got %s", ErrInvalidValue, describe(n)))
+		d.fail(n, path, fmt.Errorf("%w: expected a non-empty string, got %s", ErrInvalidValue, describe(n)))
 		return ""
 	}
 	return n.Value
@@ -349,7 +436,7 @@ func fieldByName(fields protoreflect.FieldDescriptors, name string) protoreflect
 
 // message sets m's fields from mapping node n. At the top level of a
 // document, apiVersion and kind are skipped.
-func (d *decoder) message(n *yaml.Node, m protoreflect.Message, path string, top bool) {
+func (d *decoder) message(n *yaml.Node, m protoreflect.Message, path *fieldPath, top bool) {
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, path, fmt.Errorf("%w: expected a mapping, got %s", ErrInvalidValue, describe(n)))
 		return
@@ -359,20 +446,20 @@ func (d *decoder) message(n *yaml.Node, m protoreflect.Message, path string, top
 	if !ok {
 		return
 	}
-	seen := make(map[string]bool, len(pairs))
-	for _, kv := range pairs {
-		k, v := kv[0], kv[1]
+	var dups dupKeys
+	for i := 0; i < len(pairs); i += 2 {
+		k, v := pairs[i], pairs[i+1]
 		if k.Kind != yaml.ScalarNode {
 			d.fail(k, path, fmt.Errorf("%w: field names must be strings, got %s", ErrInvalidValue, describe(k)))
 			continue
 		}
 		name := k.Value
-		fpath := joinPath(path, name)
-		if seen[name] {
+		fp := child(path, name)
+		fpath := &fp
+		if dups.repeated(pairs, i) {
 			d.fail(k, fpath, ErrDuplicateField)
 			continue
 		}
-		seen[name] = true
 		if top && (name == "apiVersion" || name == "kind") {
 			continue
 		}
@@ -405,6 +492,32 @@ func (d *decoder) message(n *yaml.Node, m protoreflect.Message, path string, top
 	}
 }
 
+// dupKeys finds repeated keys in a mapping's key/value pairs: by a linear
+// scan for the small mappings manifests have, by a set for large ones.
+type dupKeys struct{ seen map[string]bool }
+
+// repeated reports whether the scalar key at pairs[i] appeared at an
+// earlier even index. Call it for i = 0, 2, 4, ... in order.
+func (c *dupKeys) repeated(pairs []*yaml.Node, i int) bool {
+	k := pairs[i].Value
+	if len(pairs) <= 32 {
+		for j := 0; j < i; j += 2 {
+			if pairs[j].Kind == yaml.ScalarNode && pairs[j].Value == k {
+				return true
+			}
+		}
+		return false
+	}
+	if c.seen == nil {
+		c.seen = make(map[string]bool, len(pairs)/2)
+	}
+	if c.seen[k] {
+		return true
+	}
+	c.seen[k] = true
+	return false
+}
+
 // maxMergeDepth bounds how deeply YAML merge keys ("<<") may nest.
 const maxMergeDepth = 10
 
@@ -413,8 +526,21 @@ const maxMergeDepth = 10
 // mapping's own keys first, in order (duplicates kept, for the caller to
 // report), then merged keys the mapping does not set itself, earlier merges
 // winning over later ones. ok is false once the alias budget is spent.
-func (d *decoder) entries(n *yaml.Node, path string, depth int) (pairs [][2]*yaml.Node, ok bool) {
-	var merged [][2]*yaml.Node
+func (d *decoder) entries(n *yaml.Node, path *fieldPath, depth int) (pairs []*yaml.Node, ok bool) {
+	simple := len(n.Content)%2 == 0
+	for _, c := range n.Content {
+		if c.Kind == yaml.AliasNode || (c.Kind == yaml.ScalarNode && c.Tag == "!!merge") {
+			simple = false
+			break
+		}
+	}
+	if simple {
+		if !d.spend(len(n.Content), n) {
+			return nil, false
+		}
+		return n.Content, true
+	}
+	var merged []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := d.resolve(n.Content[i])
 		v := d.resolve(n.Content[i+1])
@@ -422,7 +548,7 @@ func (d *decoder) entries(n *yaml.Node, path string, depth int) (pairs [][2]*yam
 			return nil, false
 		}
 		if k.Kind != yaml.ScalarNode || k.Tag != "!!merge" {
-			pairs = append(pairs, [2]*yaml.Node{k, v})
+			pairs = append(pairs, k, v)
 			continue
 		}
 		if depth >= maxMergeDepth {
@@ -452,20 +578,20 @@ func (d *decoder) entries(n *yaml.Node, path string, depth int) (pairs [][2]*yam
 		return pairs, true
 	}
 	have := make(map[string]bool, len(pairs)+len(merged))
-	for _, kv := range pairs {
-		have[kv[0].Value] = true
+	for i := 0; i < len(pairs); i += 2 {
+		have[pairs[i].Value] = true
 	}
-	for _, kv := range merged {
-		if kv[0].Kind == yaml.ScalarNode && !have[kv[0].Value] {
-			have[kv[0].Value] = true
-			pairs = append(pairs, kv)
+	for i := 0; i < len(merged); i += 2 {
+		if k := merged[i]; k.Kind == yaml.ScalarNode && !have[k.Value] {
+			have[k.Value] = true
+			pairs = append(pairs, k, merged[i+1])
 		}
 	}
 	return pairs, true
 }
 
 // messageValue fills m from n, handling the well-known shapes.
-func (d *decoder) messageValue(n *yaml.Node, m protoreflect.Message, path string) {
+func (d *decoder) messageValue(n *yaml.Node, m protoreflect.Message, path *fieldPath) {
 	switch m.Descriptor().FullName() {
 	case timestampName:
 		if n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && n.Tag != "!!timestamp") {
@@ -507,7 +633,7 @@ func (d *decoder) messageValue(n *yaml.Node, m protoreflect.Message, path string
 }
 
 // list appends every element of sequence n to list field fd of m.
-func (d *decoder) list(n *yaml.Node, m protoreflect.Message, fd protoreflect.FieldDescriptor, path string) {
+func (d *decoder) list(n *yaml.Node, m protoreflect.Message, fd protoreflect.FieldDescriptor, path *fieldPath) {
 	if n.Kind != yaml.SequenceNode {
 		d.fail(n, path, fmt.Errorf("%w: expected a list, got %s", ErrInvalidValue, describe(n)))
 		return
@@ -518,7 +644,8 @@ func (d *decoder) list(n *yaml.Node, m protoreflect.Message, fd protoreflect.Fie
 		if e == nil {
 			return
 		}
-		epath := fmt.Sprintf("%s[%d]", path, i)
+		ep := index(path, i)
+		epath := &ep
 		if fd.Kind() == protoreflect.MessageKind {
 			if isNull(e) {
 				d.fail(e, epath, fmt.Errorf("%w: list elements may not be null", ErrInvalidValue))
@@ -536,7 +663,7 @@ func (d *decoder) list(n *yaml.Node, m protoreflect.Message, fd protoreflect.Fie
 }
 
 // mapField sets every entry of mapping n into map field fd of m.
-func (d *decoder) mapField(n *yaml.Node, m protoreflect.Message, fd protoreflect.FieldDescriptor, path string) {
+func (d *decoder) mapField(n *yaml.Node, m protoreflect.Message, fd protoreflect.FieldDescriptor, path *fieldPath) {
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, path, fmt.Errorf("%w: expected a mapping, got %s", ErrInvalidValue, describe(n)))
 		return
@@ -547,19 +674,19 @@ func (d *decoder) mapField(n *yaml.Node, m protoreflect.Message, fd protoreflect
 	if !ok {
 		return
 	}
-	seen := make(map[string]bool, len(pairs))
-	for _, kv := range pairs {
-		k, v := kv[0], kv[1]
+	var dups dupKeys
+	for i := 0; i < len(pairs); i += 2 {
+		k, v := pairs[i], pairs[i+1]
 		if k.Kind != yaml.ScalarNode {
 			d.fail(k, path, fmt.Errorf("%w: map keys must be scalars, got %s", ErrInvalidValue, describe(k)))
 			continue
 		}
-		epath := fmt.Sprintf("%s[%s]", path, k.Value)
-		if seen[k.Value] {
+		ep := key(path, k.Value)
+		epath := &ep
+		if dups.repeated(pairs, i) {
 			d.fail(k, epath, ErrDuplicateField)
 			continue
 		}
-		seen[k.Value] = true
 		keyNode := *k
 		keyNode.Tag = "!!str" // map keys are always read as text, then converted
 		if kd.Kind() != protoreflect.StringKind {
@@ -637,7 +764,7 @@ func isIntText(s string) bool {
 }
 
 // scalar converts scalar node n into a value for field fd's kind.
-func (d *decoder) scalar(n *yaml.Node, fd protoreflect.FieldDescriptor, path string) (protoreflect.Value, bool) {
+func (d *decoder) scalar(n *yaml.Node, fd protoreflect.FieldDescriptor, path *fieldPath) (protoreflect.Value, bool) {
 	bad := func(want string) (protoreflect.Value, bool) {
 		d.fail(n, path, fmt.Errorf("%w: expected %s, got %s", ErrInvalidValue, want, describe(n)))
 		return protoreflect.Value{}, false

@@ -188,7 +188,7 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 // laughs builds a small document whose aliases expand to more than a
-// million nodes along the Pod schema (containers x args).
+// million nodes along the Pod schema (containers x args), past the budget.
 func laughs() string {
 	var b strings.Builder
 	b.WriteString("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  initContainers:\n  - &c\n    name: c\n    args: [")
