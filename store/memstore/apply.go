@@ -25,6 +25,9 @@ type event struct {
 	obj api.Object
 	// prev is the state before (nil for Added).
 	prev api.Object
+	// rec and ver are the record and version the write made.
+	rec *record
+	ver *version
 }
 
 // planned is the effect of one op, computed before anything is committed.
@@ -284,17 +287,17 @@ func (s *Store) commit(plans []planned, now, rev int64) {
 		if !p.write {
 			continue
 		}
-		old, _ := s.tree.Get(&record{key: p.key})
-		var vs []version
-		if old != nil {
-			vs = pruned(old.versions, s.compacted)
+		v := &version{rev: rev, obj: p.next}
+		rec, ok := s.tree.Get(&record{key: p.key})
+		if ok {
+			v.prev.Store(rec.head.Load())
+			rec.head.Store(v)
+		} else {
+			rec = newRecord(p.key, v)
+			s.tree.ReplaceOrInsert(rec)
 		}
-		nv := make([]version, len(vs), len(vs)+1)
-		copy(nv, vs)
-		nv = append(nv, version{rev: rev, obj: p.next})
-		s.tree.ReplaceOrInsert(&record{key: p.key, versions: nv})
 		s.reindex(p.ki.Kind, p.key, p.cur, p.next)
-		ev := &event{rev: rev, time: now, typ: p.typ, kind: p.ki.Kind, ns: p.cur0ns(), key: p.key, obj: p.next, prev: p.cur}
+		ev := &event{rev: rev, time: now, typ: p.typ, kind: p.ki.Kind, ns: p.cur0ns(), key: p.key, obj: p.next, prev: p.cur, rec: rec, ver: v}
 		if p.typ == store.EventDeleted {
 			ev.obj = p.result
 			if p.result.GetMetadata().GetResourceVersion() != rev {
@@ -385,16 +388,14 @@ func (s *Store) dropHistory() {
 			return
 		}
 		s.history.pop()
-		rec, ok := s.tree.Get(&record{key: ev.key})
-		if !ok {
-			continue
-		}
-		vs := pruned(rec.versions, s.compacted)
-		switch {
-		case len(vs) == 0:
-			s.tree.Delete(rec)
-		case len(vs) != len(rec.versions):
-			s.tree.ReplaceOrInsert(&record{key: rec.key, versions: slices.Clone(vs)})
+		// ev.ver is at or before the compacted revision, so no read needs
+		// anything older; a deletion that is still the newest version
+		// needs no record at all.
+		ev.ver.prev.Store(nil)
+		if ev.ver.obj == nil && ev.rec.head.Load() == ev.ver {
+			if cur, ok := s.tree.Get(ev.rec); ok && cur == ev.rec {
+				s.tree.Delete(ev.rec)
+			}
 		}
 	}
 }

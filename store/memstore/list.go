@@ -69,35 +69,46 @@ func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (
 		lastKey = k
 		return true
 	}
-
-	s.mu.RLock()
-	if rev == 0 {
-		rev = s.rev
-	} else if rev < s.compacted {
-		s.mu.RUnlock()
-		return nil, store.Errorf(store.ErrCompacted, "continue list at revision %d: compacted at %d", rev, s.compacted)
-	}
-	if keys, ok := s.indexedKeys(ki.Kind, fsel, opts.Continue == ""); ok {
-		for _, k := range keys {
-			if !strings.HasPrefix(k, start) {
-				continue
-			}
-			if obj, _ := s.current(k); match(obj) && !add(k, obj) {
-				break
-			}
+	continuing := rev != 0
+	for {
+		frozen, lastKey, more = frozen[:0], "", false
+		s.mu.Lock()
+		if !continuing {
+			rev = s.rev
+		} else if rev < s.compacted {
+			s.mu.Unlock()
+			return nil, store.Errorf(store.ErrCompacted, "continue list at revision %d: compacted at %d", rev, s.compacted)
 		}
-		s.mu.RUnlock()
-	} else {
+		if keys, ok := s.indexedKeys(ki.Kind, fsel, !continuing); ok {
+			for _, k := range keys {
+				if !strings.HasPrefix(k, start) {
+					continue
+				}
+				if obj, _ := s.current(k); match(obj) && !add(k, obj) {
+					break
+				}
+			}
+			s.mu.Unlock()
+			break
+		}
 		// Scan a lazy copy of the tree outside the lock, so that long
 		// lists do not hold up writers.
-		s.mu.RUnlock()
-		s.mu.Lock()
 		tree := s.tree.Clone()
 		s.mu.Unlock()
 		tree.AscendRange(&record{key: start}, &record{key: end}, func(r *record) bool {
 			obj := r.at(rev)
 			return !match(obj) || add(r.key, obj)
 		})
+		// Compaction during the scan may have cut versions it read.
+		s.mu.RLock()
+		compacted := s.compacted
+		s.mu.RUnlock()
+		if rev >= compacted {
+			break
+		}
+		if continuing {
+			return nil, store.Errorf(store.ErrCompacted, "list at revision %d: compacted at %d during the list", rev, compacted)
+		}
 	}
 	res.Revision = rev
 	if more {

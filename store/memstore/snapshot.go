@@ -112,7 +112,7 @@ func (s *Store) Restore(r io.Reader) error {
 		}
 		m := obj.GetMetadata()
 		k := key(ki.Kind, m.GetNamespace(), m.GetName())
-		tree.ReplaceOrInsert(&record{key: k, versions: []version{{rev: m.GetResourceVersion(), obj: obj}}})
+		tree.ReplaceOrInsert(newRecord(k, &version{rev: m.GetResourceVersion(), obj: obj}))
 		addToIndexes(indexes[ki.Kind], k, obj)
 	}
 	s.hub.closeAllWith(store.Errorf(store.ErrCompacted, "store restored from a snapshot"), func() {

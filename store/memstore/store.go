@@ -119,45 +119,40 @@ func prefix(kind, ns string) string {
 	return kind + "\x00" + ns + "\x00"
 }
 
-// version is one state of a key; obj nil is a deletion.
+// version is one state of a key; obj nil is a deletion. Versions form a
+// list from the newest back; prev is cut when compaction makes the older
+// versions unreachable.
 type version struct {
-	rev int64
-	obj api.Object
+	rev  int64
+	obj  api.Object
+	prev atomic.Pointer[version]
 }
 
-// record is a key and its versions in ascending revision order. Records and
-// the objects they hold are immutable once in the tree: a write replaces the
-// record, so tree clones are consistent snapshots.
+// record is a key and its versions. The key never changes; head moves to
+// each new version. Readers at a fixed revision walk back from head, so a
+// lazily cloned tree is a consistent snapshot at its revision even while
+// writers add versions.
 type record struct {
-	key      string
-	versions []version
+	key  string
+	head atomic.Pointer[version]
 }
 
-func (r *record) latest() api.Object { return r.versions[len(r.versions)-1].obj }
+func newRecord(k string, v *version) *record {
+	r := &record{key: k}
+	r.head.Store(v)
+	return r
+}
+
+func (r *record) latest() api.Object { return r.head.Load().obj }
 
 // at returns the object visible at rev (nil if absent then).
 func (r *record) at(rev int64) api.Object {
-	for i := len(r.versions) - 1; i >= 0; i-- {
-		if r.versions[i].rev <= rev {
-			return r.versions[i].obj
+	for v := r.head.Load(); v != nil; v = v.prev.Load() {
+		if v.rev <= rev {
+			return v.obj
 		}
 	}
 	return nil
-}
-
-// pruned returns the versions still needed when history at and before
-// compacted is gone: those after it and the last one at or before it, unless
-// that is a deletion.
-func pruned(vs []version, compacted int64) []version {
-	i := 0
-	for i < len(vs) && vs[i].rev <= compacted {
-		i++
-	}
-	// vs[:i] are at or before compacted; keep the last of them if live.
-	if i > 0 && vs[i-1].obj != nil {
-		i--
-	}
-	return vs[i:]
 }
 
 func (s *Store) current(k string) (api.Object, *record) {
