@@ -17,6 +17,11 @@
 // containers on runc's libcontainer) and runtime/fake (in memory,
 // scriptable). Both pass the conformance suite in runtime/runtimetest.
 //
+// Helpers turn Kubernetes container fields into runtime terms:
+// [ResolveCommand] (command and args against the image's entrypoint and
+// cmd), [MergeEnv], and [ResourcesFor] (requests and limits into CPU shares,
+// CFS quota and memory limit, as the kubelet computes them).
+//
 // Everything a runtime creates carries the labels its caller gave, so a node
 // agent that restarts finds what it owns with [ContainerFilter] and
 // [SandboxFilter] and adopts or removes it.

@@ -32,9 +32,10 @@
 //
 // # What a container gets
 //
-// New PID, mount namespaces; the sandbox's network, IPC and UTS namespaces
-// (joined by path: a sandbox is a set of namespace files, bind-mounted under
-// the state directory, not a pause process); a copy-on-write root (overlayfs
+// Its own PID and mount namespaces; the sandbox's network, IPC and UTS
+// namespaces (joined by path: a sandbox is a set of namespace files,
+// bind-mounted under the state directory, not a pause process) and its
+// /etc/hosts, /etc/hostname and /etc/resolv.conf; a copy-on-write root (overlayfs
 // over the image's unpacked layers, see runtime/image); /proc, /sys
 // (read-only), /dev (tmpfs with the standard devices), /dev/pts, /dev/shm,
 // /dev/mqueue; masked and read-only /proc paths; Docker's default capability
@@ -45,15 +46,22 @@
 // shares, CPU quota, memory and pids limits (cgroup v1 here, v2 where the
 // host runs it).
 //
+// A memory limit must leave room for libcontainer's init — the embedding
+// binary, re-executed — which joins the cgroup before it execs the
+// container's command (about 10–20 MB for a Go program); below that the
+// start fails because the kernel refuses a limit under current usage.
+//
 // # State and restarts
 //
 // Everything lives under Config.StateDir (sandbox and container records,
 // libcontainer's state, rootfs mounts) and Config.LogDir, so a new Runtime
 // over the same directories — after the owning process restarted — lists,
 // stops and removes what an earlier one created. Exit codes are recorded by
-// the process that started the container; a container that exits while no
-// process of this runtime is its parent is reported Exited with exit code -1
-// and reason "Unknown".
+// the process that started the container. When that process died, the
+// container's init is reparented to the nearest child subreaper: if that is
+// the process running the new Runtime, it reaps the init and records the
+// real exit code; otherwise the container is reported Exited with exit code
+// -1 and reason "Unknown".
 //
 // # Logs
 //
