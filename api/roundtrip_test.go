@@ -147,15 +147,16 @@ func TestRoundTripEveryKind(t *testing.T) {
 					t.Fatal("protobuf round trip changed the object")
 				}
 			})
-			for _, format := range []manifest.Format{manifest.JSON, manifest.YAML} {
+			for _, format := range []manifest.Format{manifest.JSON, manifest.CompactJSON, manifest.YAML} {
 				t.Run(format.String(), func(t *testing.T) {
 					b, err := manifest.Encode(obj, format)
 					if err != nil {
 						t.Fatal(err)
 					}
 					wantPrefix := map[manifest.Format]string{
-						manifest.YAML: "apiVersion: " + kind.APIVersion + "\nkind: " + kind.Kind + "\n",
-						manifest.JSON: "{\n  \"apiVersion\": \"" + kind.APIVersion + "\",\n  \"kind\": \"" + kind.Kind + "\",\n",
+						manifest.YAML:        "apiVersion: " + kind.APIVersion + "\nkind: " + kind.Kind + "\n",
+						manifest.JSON:        "{\n  \"apiVersion\": \"" + kind.APIVersion + "\",\n  \"kind\": \"" + kind.Kind + "\",\n",
+						manifest.CompactJSON: `{"apiVersion":"` + kind.APIVersion + `","kind":"` + kind.Kind + `",`,
 					}[format]
 					if !strings.HasPrefix(string(b), wantPrefix) {
 						t.Fatalf("encoding does not start with apiVersion and kind:\n%s", b)

@@ -245,7 +245,7 @@ func TestEncodeAllRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []manifest.Format{manifest.YAML, manifest.JSON} {
+	for _, f := range []manifest.Format{manifest.YAML, manifest.JSON, manifest.CompactJSON} {
 		t.Run(f.String(), func(t *testing.T) {
 			b, err := manifest.EncodeAll(objs, f)
 			if err != nil {

@@ -24,12 +24,17 @@ const (
 	YAML Format = iota
 	// JSON is indented JSON.
 	JSON
+	// CompactJSON is JSON without insignificant whitespace, for wire bodies.
+	CompactJSON
 )
 
-// String returns "yaml" or "json".
+// String returns "yaml", "json" or "compact-json".
 func (f Format) String() string {
-	if f == JSON {
+	switch f {
+	case JSON:
 		return "json"
+	case CompactJSON:
+		return "compact-json"
 	}
 	return "yaml"
 }
@@ -60,8 +65,8 @@ func Encode(obj api.Object, format Format, opts ...EncodeOption) ([]byte, error)
 }
 
 // EncodeAll writes objs as one stream: YAML documents separated by "---",
-// or for JSON a single "v1 List" object holding them as items (which Decode
-// expands again).
+// or for JSON and CompactJSON a single "v1 List" object holding them as
+// items (which Decode expands again).
 func EncodeAll(objs []api.Object, format Format, opts ...EncodeOption) ([]byte, error) {
 	nodes := make([]*yaml.Node, 0, len(objs))
 	for _, obj := range objs {
@@ -71,12 +76,12 @@ func EncodeAll(objs []api.Object, format Format, opts ...EncodeOption) ([]byte, 
 		}
 		nodes = append(nodes, n)
 	}
-	if format == JSON {
+	if format == JSON || format == CompactJSON {
 		list := mapping()
 		addPair(list, "apiVersion", str("v1"))
 		addPair(list, "kind", str("List"))
 		addPair(list, "items", &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: nodes})
-		return render(list, JSON)
+		return render(list, format)
 	}
 	var buf bytes.Buffer
 	for i, n := range nodes {
@@ -245,6 +250,12 @@ func valueNode(fd protoreflect.FieldDescriptor, v protoreflect.Value) *yaml.Node
 
 // render writes a node tree as YAML or JSON.
 func render(n *yaml.Node, format Format) ([]byte, error) {
+	if format == CompactJSON {
+		var buf bytes.Buffer
+		writeJSON(&buf, n)
+		buf.WriteByte('\n')
+		return buf.Bytes(), nil
+	}
 	if format == JSON {
 		var buf bytes.Buffer
 		writeJSON(&buf, n)
