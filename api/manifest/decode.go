@@ -80,7 +80,7 @@ func DecodeDocuments(data []byte, reg *api.Registry) (docs []Document, err error
 		// not strict JSON goes to the YAML parser, which accepts JSON too.
 		if roots, jerr := parseJSONStream(data); jerr == nil {
 			for index, n := range roots {
-				docs = append(docs, decodeDocument(index, n, reg)...)
+				docs = append(docs, decodeDocument(index, n, reg, newBudget(), false)...)
 			}
 			return docs, nil
 		}
@@ -114,7 +114,7 @@ func decodeYAML(data []byte, reg *api.Registry) (docs []Document, err error) {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 			continue // a document holding only comments
 		}
-		docs = append(docs, decodeDocument(index, n, reg)...)
+		docs = append(docs, decodeDocument(index, n, reg, newBudget(), false)...)
 	}
 }
 
@@ -146,10 +146,17 @@ func trimYAMLPrefix(err error) string {
 	return msg
 }
 
-// decodeDocument decodes one document's root node. A "v1 List" document
-// expands into one Document per item.
-func decodeDocument(index int, n *yaml.Node, reg *api.Registry) []Document {
-	d := &decoder{doc: index, budget: maxNodeVisits}
+// newBudget returns the node-visit budget of one document of the stream.
+func newBudget() *int {
+	b := maxNodeVisits
+	return &b
+}
+
+// decodeDocument decodes one document's root node, charging node visits to
+// budget. A "v1 List" document expands into one Document per item; its
+// items share the List's budget and may not be Lists themselves.
+func decodeDocument(index int, n *yaml.Node, reg *api.Registry, budget *int, inList bool) []Document {
+	d := &decoder{doc: index, budget: budget}
 	doc := Document{Index: index, Line: n.Line}
 	n = d.resolve(n)
 	if n == nil {
@@ -178,6 +185,11 @@ func decodeDocument(index int, n *yaml.Node, reg *api.Registry) []Document {
 		return []Document{doc}
 	}
 	if doc.APIVersion == "v1" && doc.Kind == "List" {
+		if inList {
+			kp := child(nil, "kind")
+			doc.Err = d.fail(kindNode, &kp, fmt.Errorf("%w: a List may not hold another List", ErrInvalidValue))
+			return []Document{doc}
+		}
 		return d.decodeList(n, itemsNode, reg)
 	}
 	info, err := reg.LookupGVK(doc.APIVersion, doc.Kind)
@@ -221,7 +233,7 @@ func (d *decoder) decodeList(n, items *yaml.Node, reg *api.Registry) []Document 
 		return out
 	}
 	for i, item := range items.Content {
-		for _, doc := range decodeDocument(d.doc, item, reg) {
+		for _, doc := range decodeDocument(d.doc, item, reg, d.budget, true) {
 			if doc.Err != nil {
 				doc.Err = prefixPaths(doc.Err, fmt.Sprintf("items[%d]", i))
 			}
@@ -323,7 +335,7 @@ func (p *fieldPath) String() string {
 type decoder struct {
 	doc       int
 	errs      []error
-	budget    int
+	budget    *int // node visits left, shared by the items of a List
 	exhausted bool
 }
 
@@ -358,8 +370,8 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 // spend charges k node visits to the budget and reports whether any is
 // left, recording ErrTooComplex the first time it runs out.
 func (d *decoder) spend(k int, n *yaml.Node) bool {
-	d.budget -= k
-	if d.budget > 0 {
+	*d.budget -= k
+	if *d.budget > 0 {
 		return true
 	}
 	if !d.exhausted {

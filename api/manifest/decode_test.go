@@ -352,3 +352,28 @@ spec:
 		t.Errorf("bad merge error = %v", err)
 	}
 }
+
+func TestDecodeListLimits(t *testing.T) {
+	_, err := manifest.Decode([]byte("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items: []\n"), nil)
+	if !errors.Is(err, manifest.ErrInvalidValue) || !strings.Contains(err.Error(), "items[0].kind: invalid value: a List may not hold another List") {
+		t.Errorf("nested List error = %v", err)
+	}
+	// Items share one budget: many items aliasing one big container list
+	// cannot multiply the work.
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: List\nitems:\n- &p\n  apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec:\n    containers: [")
+	for i := 0; i < 2000; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("{name: c, args: [a, b, c, d, e, f, g, h]}")
+	}
+	b.WriteString("]\n")
+	for i := 0; i < 200; i++ {
+		b.WriteString("- *p\n")
+	}
+	_, err = manifest.Decode([]byte(b.String()), nil)
+	if !errors.Is(err, manifest.ErrTooComplex) {
+		t.Errorf("shared budget error = %v", err)
+	}
+}
