@@ -233,8 +233,19 @@ type ExecRequest struct {
 	// Stdout and Stderr receive the command's output; nil discards it.
 	Stdout io.Writer
 	Stderr io.Writer
-	// TTY asks for a terminal (runtimes may return ErrUnsupported).
+	// TTY runs the command on a terminal: stdin feeds it, and stdout gets
+	// everything the command writes (stdout and stderr together, with the
+	// terminal's line discipline). Runtimes may return ErrUnsupported.
 	TTY bool
+	// TerminalSize is the terminal's size when TTY is set (zero: the
+	// kernel's default).
+	TerminalSize TerminalSize
+}
+
+// TerminalSize is a terminal's size in characters.
+type TerminalSize struct {
+	Width  uint16
+	Height uint16
 }
 
 // LogStream selects which output of a container to read.

@@ -19,7 +19,8 @@
 // [Runtime.FailNext]. [Runtime.Reopen] returns a new Runtime over the same
 // state, as a node agent sees after it restarts.
 //
-// Limits: no TTY, stats are synthetic (CPU time grows at 1% of wall time
+// Limits: an exec with TTY only merges stderr into stdout (no line
+// discipline), stats are synthetic (CPU time grows at 1% of wall time
 // while a container runs; memory is the behaviour's MemoryBytes), and time is
 // the real clock.
 package fake

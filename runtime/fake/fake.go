@@ -536,13 +536,13 @@ func (r *Runtime) Exec(ctx context.Context, id string, req runtime.ExecRequest) 
 	if !running {
 		return 0, runtime.Errorf(runtime.ErrFailedPrecondition, "container %s is not running", id)
 	}
-	if req.TTY {
-		return 0, runtime.Errorf(runtime.ErrUnsupported, "fake exec with a TTY")
-	}
 	if len(req.Cmd) == 0 {
 		return 0, runtime.Errorf(runtime.ErrInvalid, "exec: empty command")
 	}
 	stdout, stderr := orDiscard(req.Stdout), orDiscard(req.Stderr)
+	if req.TTY {
+		stderr = stdout // a terminal carries both
+	}
 	b, ok := parseCommand(req.Cmd)
 	if !ok {
 		fmt.Fprintf(stderr, "exec: %q: not found\n", req.Cmd[0])

@@ -3,6 +3,7 @@ package fake_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +121,23 @@ func TestImages(t *testing.T) {
 	}
 	if _, err := rt.ImageStatus(ctx, "busybox"); !errors.Is(err, runtime.ErrNotFound) {
 		t.Fatalf("status after remove: %v", err)
+	}
+}
+
+func TestExecTTYMergesOutput(t *testing.T) {
+	rt, sb, ctx := setup(t, fake.Config{})
+	id, err := rt.CreateContainer(ctx, sb, &runtime.ContainerConfig{Name: "c", Image: "img", Command: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.StartContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	code, err := rt.Exec(ctx, id, runtime.ExecRequest{
+		Cmd: fake.Command(fake.Behavior{Stdout: "a\n", Stderr: "b\n", Exit: true, ExitCode: 1}), Stdout: &out, TTY: true,
+	})
+	if err != nil || code != 1 || out.String() != "a\nb\n" {
+		t.Fatalf("Exec = %d, %q, %v", code, out.String(), err)
 	}
 }

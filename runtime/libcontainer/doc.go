@@ -72,6 +72,6 @@
 // [Runtime.Start] runs it periodically. Bytes written between the copy and
 // the truncate can be lost, as with logrotate's copytruncate.
 //
-// Limits: no TTY for exec, no seccomp profile (libcontainer needs the
+// Limits: no terminal resize during an exec, no seccomp profile (libcontainer needs the
 // seccomp build tag and libseccomp for that), no pause or checkpoint.
 package libcontainer

@@ -22,9 +22,6 @@ func (r *Runtime) Exec(ctx context.Context, id string, req runtime.ExecRequest) 
 	if len(req.Cmd) == 0 {
 		return 0, runtime.Errorf(runtime.ErrInvalid, "exec: empty command")
 	}
-	if req.TTY {
-		return 0, runtime.Errorf(runtime.ErrUnsupported, "exec with a TTY")
-	}
 	rec, err := r.current(id)
 	if err != nil {
 		return 0, err
@@ -42,6 +39,12 @@ func (r *Runtime) Exec(ctx context.Context, id string, req runtime.ExecRequest) 
 	env := rec.Env
 	for _, e := range req.Env {
 		env = append(env, e.Name+"="+e.Value)
+	}
+	if req.TTY {
+		if !envHas(env, "TERM") {
+			env = append(env, "TERM=xterm")
+		}
+		return r.execTTY(ctx, id, c, rec, env, req)
 	}
 	// Output goes through pipes this function drains itself, so a child
 	// the command leaves behind (holding the pipes open) cannot hold Exec
@@ -131,4 +134,99 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
+}
+
+// execTTY runs req on a new terminal: libcontainer's init allocates the
+// pty inside the container and sends its master over a socket pair.
+func (r *Runtime) execTTY(ctx context.Context, id string, c *lc.Container, rec *containerRecord, env []string, req runtime.ExecRequest) (int, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("exec in %s: console socket: %w", id, err)
+	}
+	parent, child := os.NewFile(uintptr(fds[0]), "console-parent"), os.NewFile(uintptr(fds[1]), "console-child")
+	defer parent.Close()
+	p := &lc.Process{
+		Args: req.Cmd, Env: env, Cwd: rec.Cwd,
+		UID: rec.UID, GID: rec.GID, AdditionalGroups: rec.Groups,
+		ConsoleSocket: child,
+		ConsoleWidth:  req.TerminalSize.Width, ConsoleHeight: req.TerminalSize.Height,
+	}
+	err = c.Run(p)
+	child.Close()
+	if err != nil {
+		if errors.Is(err, lc.ErrNotRunning) {
+			return 0, runtime.Errorf(runtime.ErrFailedPrecondition, "container %s is not running", id)
+		}
+		return 0, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = p.Signal(unix.SIGKILL) })
+	defer stop()
+	master, err := recvFile(parent)
+	if err != nil {
+		_ = p.Signal(unix.SIGKILL)
+		_, _ = p.Wait()
+		return 0, fmt.Errorf("exec in %s: receive terminal: %w", id, err)
+	}
+	defer master.Close()
+	if req.Stdin != nil {
+		go func() { _, _ = io.Copy(master, req.Stdin) }()
+	}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		// Reads end with EIO once the command and its children closed the
+		// terminal.
+		_, _ = io.Copy(orDiscard(req.Stdout), master)
+	}()
+	ps, err := p.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return 0, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	t := time.NewTimer(outputLinger)
+	defer t.Stop()
+	select {
+	case <-copied:
+	case <-t.C:
+	}
+	return exitCode(ps), nil
+}
+
+// recvFile receives one file descriptor sent with SCM_RIGHTS on socket.
+func recvFile(socket *os.File) (*os.File, error) {
+	name := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	conn, err := socket.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var n, oobn int
+	var rerr error
+	if err := conn.Read(func(fd uintptr) bool {
+		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), name, oob, unix.MSG_CMSG_CLOEXEC)
+		return rerr != unix.EAGAIN
+	}); err != nil {
+		return nil, err
+	}
+	if rerr != nil {
+		return nil, rerr
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return nil, err
+	}
+	if len(msgs) != 1 {
+		return nil, fmt.Errorf("got %d control messages, want 1", len(msgs))
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, fmt.Errorf("got %d file descriptors, want 1", len(fds))
+	}
+	return os.NewFile(uintptr(fds[0]), string(name[:n])), nil
 }

@@ -591,3 +591,25 @@ func TestStartRotatesLogs(t *testing.T) {
 		t.Fatalf("logs across rotation = %q", got)
 	}
 }
+
+func TestExecTTY(t *testing.T) {
+	f := newFixture(t, nil)
+	id := f.start(f.sandbox(nil), runtime.ContainerConfig{Command: sleeper})
+	var out safeBuffer
+	code, err := f.rt.Exec(f.ctx, id, runtime.ExecRequest{
+		Cmd:          []string{"sh", "-c", "tty; stty size; echo $TERM; read line; echo got-$line; exit 3"},
+		Stdin:        strings.NewReader("typed\n"),
+		Stdout:       &out,
+		TTY:          true,
+		TerminalSize: runtime.TerminalSize{Width: 100, Height: 30},
+	})
+	if err != nil || code != 3 {
+		t.Fatalf("Exec with a TTY = %d, %v; want 3; output %q", code, err, out.String())
+	}
+	got := strings.ReplaceAll(out.String(), "\r\n", "\n")
+	for _, want := range []string{"/dev/pts/", "30 100\n", "xterm\n", "got-typed\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("terminal output %q lacks %q", got, want)
+		}
+	}
+}
