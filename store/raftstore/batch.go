@@ -207,6 +207,8 @@ func (s *Store) commitLocal(ctx context.Context, items []*item) (uint64, error) 
 	if err != nil {
 		return 0, fmt.Errorf("encode log entry: %w", err)
 	}
+	s.stats.entries.Add(1)
+	s.stats.commands.Add(uint64(len(items)))
 	f := s.raft.Apply(data, applyTimeout)
 	if err := f.Error(); err != nil {
 		switch {

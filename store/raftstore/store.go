@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -41,6 +42,7 @@ type Store struct {
 	mux   *mux // nil without Addr
 
 	queue chan *item
+	stats struct{ entries, commands atomic.Uint64 }
 
 	peersMu sync.Mutex
 	peers   map[string]*peer
@@ -461,4 +463,16 @@ func (s *Store) decodeObjects(objs []*raftpb.Object) ([]api.Object, error) {
 		out[i] = obj
 	}
 	return out, nil
+}
+
+// Stats are counters of a member's group commit.
+type Stats struct {
+	// Entries is how many log entries this member proposed as leader, and
+	// Commands how many writes (and read barriers) they carried.
+	Entries, Commands uint64
+}
+
+// Stats returns this member's counters.
+func (s *Store) Stats() Stats {
+	return Stats{Entries: s.stats.entries.Load(), Commands: s.stats.commands.Load()}
 }
