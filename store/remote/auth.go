@@ -31,6 +31,11 @@ const (
 	// GroupMasters is the group RBACAuthorizer lets do anything, so the
 	// first administrator can create roles.
 	GroupMasters = "system:masters"
+	// GroupAuthenticated is added to the groups of every authenticated
+	// user, so a binding can grant something to everyone who logged in.
+	GroupAuthenticated = "system:authenticated"
+	// GroupUnauthenticated is the group of Anonymous.
+	GroupUnauthenticated = "system:unauthenticated"
 )
 
 // Authenticator identifies the caller of a request. It returns

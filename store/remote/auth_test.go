@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log"
@@ -338,5 +339,94 @@ func TestStartTLS(t *testing.T) {
 	}
 	if ev := nextEvent(t, w); ev.Object.GetMetadata().GetName() != "p" {
 		t.Fatalf("event for %s", ev.Object.GetMetadata().GetName())
+	}
+}
+
+func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func keyPEM(t *testing.T, dir, name string, c tls.Certificate) string {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writePEM(t, dir, name, "PRIVATE KEY", der)
+}
+
+// TestTLSFromFiles serves with certificates read from PEM files and
+// authenticates a client by its certificate; a group binding for
+// system:authenticated applies to it.
+func TestTLSFromFiles(t *testing.T) {
+	pki := newPKI(t)
+	dir := t.TempDir()
+	caFile := writePEM(t, dir, "ca.pem", "CERTIFICATE", pki.caCert.Raw)
+	srvCert := writePEM(t, dir, "server.pem", "CERTIFICATE", pki.server.Certificate[0])
+	srvKey := keyPEM(t, dir, "server-key.pem", pki.server)
+	carol := pki.issue(t, pkix.Name{CommonName: "carol", Organization: []string{"qa"}}, x509.ExtKeyUsageClientAuth, nil)
+	carolCert := writePEM(t, dir, "carol.pem", "CERTIFICATE", carol.Certificate[0])
+	carolKey := keyPEM(t, dir, "carol-key.pem", carol)
+
+	serverTLS, err := remote.ServerTLS(srvCert, srvKey, caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientTLS, err := remote.ClientTLS(caFile, carolCert, carolKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][3]string{{"", carolCert, ""}, {filepath.Join(dir, "missing.pem"), "", ""}, {srvKey, "", ""}} {
+		if _, err := remote.ClientTLS(bad[0], bad[1], bad[2]); err == nil {
+			t.Errorf("ClientTLS(%q, %q, %q) succeeded", bad[0], bad[1], bad[2])
+		}
+	}
+	if _, err := remote.ServerTLS(srvCert, carolKey, ""); err == nil {
+		t.Error("ServerTLS with a mismatched key succeeded")
+	}
+
+	mem := memstore.New()
+	t.Cleanup(func() { _ = mem.Close() })
+	ctx := context.Background()
+	for _, obj := range []api.Object{
+		&api.Namespace{Metadata: &api.ObjectMeta{Name: "team"}},
+		&api.ClusterRole{Metadata: &api.ObjectMeta{Name: "see-namespaces"}, Rules: []*api.PolicyRule{{Verbs: []string{"get"}, ApiGroups: []string{""}, Resources: []string{"namespaces"}}}},
+		&api.ClusterRoleBinding{Metadata: &api.ObjectMeta{Name: "everyone-sees-namespaces"},
+			Subjects: []*api.Subject{{Kind: "Group", Name: remote.GroupAuthenticated}},
+			RoleRef:  &api.RoleRef{Kind: "ClusterRole", Name: "see-namespaces"}},
+	} {
+		if _, err := mem.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, err := remote.NewServer(remote.ServerConfig{Store: mem, TLS: serverTLS, Authenticator: remote.ClientCertAuthenticator(), Authorizer: remote.NewRBACAuthorizer(mem)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	c, err := remote.NewClient(remote.ClientConfig{Servers: []string{"https://" + ln.Addr().String()}, TLS: clientTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if _, err := c.Get(ctx, api.KindNamespace, "", "team"); err != nil {
+		t.Fatalf("carol gets a namespace: %v", err)
+	}
+	_, err = c.List(ctx, api.KindNamespace, store.ListOptions{})
+	var se *remote.StatusError
+	if !errors.As(err, &se) || se.Status.GetCode() != 403 || se.Status.GetDetails().GetKind() != "namespaces" {
+		t.Fatalf("carol lists namespaces: %v, want 403 naming namespaces", err)
 	}
 }

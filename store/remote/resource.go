@@ -105,6 +105,7 @@ func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	fail := func(err error) { s.writeResourceError(w, r, rr, err) }
 	a := Attributes{APIGroup: rr.info.Group(), Resource: rr.info.Resource, Subresource: rr.sub, Namespace: rr.namespace, Name: rr.name}
 	var handle func(http.ResponseWriter, *http.Request, resourceRequest) error
 	switch {
@@ -113,7 +114,7 @@ func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) {
 		case http.MethodGet:
 			watch, err := queryBool(r, "watch")
 			if err != nil {
-				s.writeError(w, r, err)
+				fail(err)
 				return
 			}
 			a.Verb, handle = "list", s.list
@@ -122,12 +123,12 @@ func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) {
 			}
 		case http.MethodPost:
 			if rr.info.Scope == api.Namespaced && rr.namespace == "" {
-				s.writeError(w, r, newBadRequest(fmt.Errorf("%s is namespaced: POST to /%s/namespaces/{namespace}/%s", rr.info.Resource, apiPrefix(rr.info), rr.info.Resource)))
+				fail(newBadRequest(fmt.Errorf("%s is namespaced: POST to /%s/namespaces/{namespace}/%s", rr.info.Resource, apiPrefix(rr.info), rr.info.Resource)))
 				return
 			}
 			a.Verb, handle = "create", s.create
 		default:
-			s.writeError(w, r, methodNotAllowed(r, http.MethodGet, http.MethodPost))
+			fail(methodNotAllowed(r, http.MethodGet, http.MethodPost))
 			return
 		}
 	case rr.sub == "":
@@ -139,7 +140,7 @@ func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) {
 		case http.MethodDelete:
 			a.Verb, handle = "delete", s.delete
 		default:
-			s.writeError(w, r, methodNotAllowed(r, http.MethodGet, http.MethodPut, http.MethodDelete))
+			fail(methodNotAllowed(r, http.MethodGet, http.MethodPut, http.MethodDelete))
 			return
 		}
 	default:
@@ -155,7 +156,7 @@ func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) {
 				handle = s.putScale
 			}
 		default:
-			s.writeError(w, r, methodNotAllowed(r, http.MethodGet, http.MethodPut))
+			fail(methodNotAllowed(r, http.MethodGet, http.MethodPut))
 			return
 		}
 	}
@@ -165,11 +166,11 @@ func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 	}
 	if err := s.authorize(r, a); err != nil {
-		s.writeError(w, r, err)
+		fail(err)
 		return
 	}
 	if err := handle(w, r, rr); err != nil {
-		s.writeError(w, r, err)
+		fail(err)
 	}
 }
 

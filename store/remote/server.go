@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,8 +45,9 @@ type ServerConfig struct {
 	// Store is the store served. Required.
 	Store store.Store
 	// Authenticator identifies callers. Nil: every request is from user
-	// Anonymous (group system:unauthenticated). Set: a request it does not
-	// recognise is refused with 401.
+	// Anonymous (group GroupUnauthenticated). Set: a request it does not
+	// recognise is refused with 401, and authenticated users are also in
+	// GroupAuthenticated.
 	Authenticator Authenticator
 	// Authorizer decides what callers may do. Nil: AllowAll.
 	Authorizer Authorizer
@@ -199,7 +201,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, fmt.Errorf("internal error"))
 		}
 	}()
-	u := &User{Name: Anonymous, Groups: []string{"system:unauthenticated"}}
+	u := &User{Name: Anonymous, Groups: []string{GroupUnauthenticated}}
 	if s.cfg.Authenticator != nil {
 		au, err := s.cfg.Authenticator.Authenticate(r)
 		if err != nil {
@@ -210,7 +212,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, fmt.Errorf("%w: credentials required", errUnauthorized))
 			return
 		}
-		u = au
+		u = &User{Name: au.Name, Groups: append(slices.Clone(au.Groups), GroupAuthenticated)}
 	}
 	r = r.WithContext(context.WithValue(r.Context(), userKey{}, u))
 	s.mux.ServeHTTP(w, r)
@@ -219,7 +221,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // writeError answers with the Status for err in the format the client
 // accepts.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeStatus(w, r, err, statusFor(err))
+}
+
+// writeResourceError is writeError naming the object in the Status details.
+func (s *Server) writeResourceError(w http.ResponseWriter, r *http.Request, rr resourceRequest, err error) {
 	st := statusFor(err)
+	st.Details = &api.StatusDetails{Name: rr.name, Kind: rr.info.Resource}
+	s.writeStatus(w, r, err, st)
+}
+
+func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, err error, st *api.Status) {
 	if st.GetCode() >= 500 && st.GetCode() != http.StatusServiceUnavailable && st.GetCode() != http.StatusGatewayTimeout {
 		s.cfg.Logger.Error("remote: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
