@@ -67,14 +67,20 @@
 //
 // # Security
 //
-// ServerConfig.TLS serves HTTPS; with ClientCAs set, verified client
+// ServerConfig.TLS serves HTTPS (and HTTP/2); ServerTLS and ClientTLS build
+// the configs from PEM files. With ClientCAs set, verified client
 // certificates authenticate through ClientCertAuthenticator (CN is the
 // user, O the groups). TokenAuthenticator takes bearer tokens from a map or
-// a token file. Authorization is AllowAll (single-user setups) or
-// RBACAuthorizer, which reads Role, RoleBinding, ClusterRole and
-// ClusterRoleBinding objects from the store on each request. Bodies are
-// capped by MaxRequestBytes and requests other than watches by
-// RequestTimeout.
+// a token file ("token,user,group..." lines); Chain combines
+// authenticators. Every authenticated user is also in GroupAuthenticated.
+// Authorization is AllowAll (single-user setups) or RBACAuthorizer, which
+// reads Role, RoleBinding, ClusterRole and ClusterRoleBinding objects from
+// the store on each request, so changes apply at once; a watch is
+// authorized when it starts (bound its life with MaxWatchTimeout). Verbs
+// are get, list, watch, create, update and delete; subresources are
+// matched as "pods/status" or "deployments/scale"; a transaction needs the
+// verb of each of its ops. Bodies are capped by MaxRequestBytes and
+// requests other than watches by RequestTimeout.
 //
 // # Client
 //
