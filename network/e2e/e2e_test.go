@@ -25,6 +25,7 @@ const (
 	vip         = "10.96.0.10"
 	selfVIP     = "10.96.0.11"
 	stickyVIP   = "10.96.0.12"
+	emptyVIP    = "10.96.0.13"
 	nodePort    = 30080
 )
 
@@ -78,6 +79,10 @@ func TestTwoNodes(t *testing.T) {
 		nettest.MustRun(t, sw, "ip", "link", "set", peer, "master", "br0", "up")
 		nettest.MustRun(t, n.ns, "ip", "addr", "add", n.ip+"/24", "dev", "eth0")
 		nettest.MustRun(t, n.ns, "ip", "link", "set", "eth0", "up")
+		// As on a real network, the nodes' default route points at the
+		// "router" (the switch namespace); routes to pod CIDRs are
+		// more specific.
+		nettest.MustRun(t, n.ns, "ip", "route", "add", "default", "via", "192.168.100.254")
 
 		var err error
 		n.net, err = cni.New(cni.Config{PluginDirs: []string{plugins}, NodeNetNS: n.ns,
@@ -273,6 +278,30 @@ func TestTwoNodes(t *testing.T) {
 		for _, client := range []*pod{pa, pb1} {
 			if seen := spread(client.ns, "http://"+stickyVIP+"/", 12); len(seen) != 1 {
 				t.Errorf("client %s was spread over %v despite ClientIP affinity", client.name, seen)
+			}
+		}
+	})
+
+	t.Run("NoEndpointsRejected", func(t *testing.T) {
+		if _, err := svcs.Create(ctx, &api.Service{
+			Metadata: &api.ObjectMeta{Namespace: "default", Name: "empty"},
+			Spec: &api.ServiceSpec{ClusterIp: emptyVIP, Type: "NodePort",
+				Ports: []*api.ServicePort{{Name: "http", Port: 80, NodePort: nodePort + 1, Protocol: "TCP"}}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		setEndpoints("empty", nil, []*pod{pb2})
+		for _, target := range []struct{ from, url string }{
+			{pa.ns, "http://" + emptyVIP + "/"},
+			{sw, fmt.Sprintf("http://%s:%d/", b.ip, nodePort+1)},
+		} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			t0 := time.Now()
+			out, err := nettest.Run(ctx, target.from, "timeout", "5", "busybox", "wget", "-q", "-O-", target.url)
+			cancel()
+			t.Logf("GET %s: %v after %v", target.url, err, time.Since(t0))
+			if err == nil || !strings.Contains(out, "refused") {
+				t.Errorf("GET %s without endpoints: %v %q, want connection refused", target.url, err, out)
 			}
 		}
 	})

@@ -16,6 +16,9 @@
 //	CX-SEP-*   traffic from the endpoint itself (hairpin) marked for
 //	           masquerade; DNAT to ip:port (-m recent --set with affinity)
 //	POSTROUTING -> CX-POSTROUTING        MASQUERADE --random-fully if marked
+//	filter INPUT, FORWARD, OUTPUT (new connections) -> CX-REJECT
+//	           a service port without ready endpoints is rejected (TCP
+//	           reset, else ICMP port unreachable) instead of timing out
 //
 // Headless services (clusterIP None) and ExternalName services get no rules;
 // only the ready addresses of Endpoints receive traffic.
@@ -36,6 +39,8 @@
 //     shared chains (CX-SERVICES, CX-NODEPORTS) are edited rule by rule with
 //     -D and -A, all in one --noflush restore (~20-40 ms with 10,000
 //     services programmed).
+//   - The filter table is never replaced: CX-REJECT is flushed and
+//     rewritten (full sync) or edited rule by rule (incremental).
 //   - The jump rules from the built-in chains are kept with go-iptables.
 //
 // A failed restore drops the Syncer's view of what is applied, so the next

@@ -113,8 +113,9 @@ func TestProxierRepairsFlushedTable(t *testing.T) {
 		return nil
 	}
 	nettest.Eventually(t, 10*time.Second, programmed)
-	// Someone wipes the nat table; the proxier notices and resyncs fully.
-	nettest.MustRun(t, node, "iptables", "-t", "nat", "-F")
-	nettest.MustRun(t, node, "iptables", "-t", "nat", "-X")
+	// Someone wipes the nat table (atomically, as a restore does); the
+	// proxier notices and resyncs fully.
+	nettest.MustRun(t, node, "sh", "-c", `printf '*nat\nCOMMIT\n' | iptables-restore`)
+
 	nettest.Eventually(t, 10*time.Second, programmed)
 }

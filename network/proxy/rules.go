@@ -20,9 +20,13 @@ const (
 	ChainNodePorts   = "CX-NODEPORTS"
 	ChainPostrouting = "CX-POSTROUTING"
 	ChainMarkMasq    = "CX-MARK-MASQ"
-	prefixSvc        = "CX-SVC-"
-	prefixSep        = "CX-SEP-"
-	prefixExt        = "CX-EXT-"
+	// ChainReject is the filter-table chain rejecting connections to
+	// service ports without a ready endpoint. In a RuleSet it appears under
+	// FilterChain(ChainReject).
+	ChainReject = "CX-REJECT"
+	prefixSvc   = "CX-SVC-"
+	prefixSep   = "CX-SEP-"
+	prefixExt   = "CX-EXT-"
 )
 
 // DefaultMasqueradeMark is the packet mark bit that asks for masquerade.
@@ -43,8 +47,10 @@ type Options struct {
 	MasqueradeMark string
 }
 
-// RuleSet is the content of the chains this package owns in the nat table:
-// chain name -> rules in order, each rule the arguments after "-A CHAIN".
+// RuleSet is the content of the chains this package owns: chain name ->
+// rules in order, each rule the arguments after "-A CHAIN". Chains are in the
+// nat table, except those keyed FilterChain(name), which are in the filter
+// table.
 type RuleSet struct {
 	Chains map[string][]string
 }
@@ -58,9 +64,26 @@ func (r *RuleSet) NumRules() int {
 	return n
 }
 
+// filterPrefix marks RuleSet keys of filter-table chains.
+const filterPrefix = "filter:"
+
+// FilterChain returns the RuleSet key of a filter-table chain.
+func FilterChain(name string) string { return filterPrefix + name }
+
+// tableOf splits a RuleSet key into its table and chain name.
+func tableOf(key string) (table, chain string) {
+	if strings.HasPrefix(key, filterPrefix) {
+		return "filter", key[len(filterPrefix):]
+	}
+	return "nat", key
+}
+
 // unordered reports whether a chain's rules may be edited one by one: its
-// rules are mutually exclusive, so their order does not matter.
-func unordered(chain string) bool { return chain == ChainServices || chain == ChainNodePorts }
+// rules are mutually exclusive, so their order does not matter. These are
+// the chains every service adds rules to.
+func unordered(chain string) bool {
+	return chain == ChainServices || chain == ChainNodePorts || chain == filterPrefix+ChainReject
+}
 
 // ServicePortName identifies one port of a service: "namespace/name:port".
 type ServicePortName struct {
@@ -197,9 +220,10 @@ func ServiceRules(svc *api.Service, eps *api.Endpoints, opts Options) *RuleSet {
 func FixedRules(opts Options) *RuleSet {
 	mark := markOf(opts)
 	return &RuleSet{Chains: map[string][]string{
-		ChainServices:  nil,
-		ChainNodePorts: nil,
-		ChainMarkMasq:  {"-j MARK --set-xmark " + mark + "/" + mark},
+		ChainServices:            nil,
+		ChainNodePorts:           nil,
+		FilterChain(ChainReject): nil,
+		ChainMarkMasq:            {"-j MARK --set-xmark " + mark + "/" + mark},
 		ChainPostrouting: {
 			"-m mark ! --mark " + mark + "/" + mark + " -j RETURN",
 			"-j MARK --set-xmark " + mark + "/0x0",
@@ -209,28 +233,27 @@ func FixedRules(opts Options) *RuleSet {
 }
 
 // Merge joins rule set parts, in order: the shared chains (CX-SERVICES,
-// CX-NODEPORTS) get every part's rules, other chains belong to one part.
+// CX-NODEPORTS, CX-REJECT) get every part's rules, other chains belong to one
+// part.
 func Merge(parts ...*RuleSet) *RuleSet {
-	n := 2
+	n := 3
 	for _, p := range parts {
 		n += len(p.Chains)
 	}
 	rs := &RuleSet{Chains: make(map[string][]string, n)}
-	var services, nodePorts []string
+	shared := map[string][]string{ChainServices: nil, ChainNodePorts: nil, FilterChain(ChainReject): nil}
 	for _, p := range parts {
 		for c, rules := range p.Chains {
-			switch c {
-			case ChainServices:
-				services = append(services, rules...)
-			case ChainNodePorts:
-				nodePorts = append(nodePorts, rules...)
-			default:
+			if unordered(c) {
+				shared[c] = append(shared[c], rules...)
+			} else {
 				rs.Chains[c] = rules
 			}
 		}
 	}
-	rs.Chains[ChainServices] = services
-	rs.Chains[ChainNodePorts] = nodePorts
+	for c, rules := range shared {
+		rs.Chains[c] = rules
+	}
 	return rs
 }
 
@@ -270,11 +293,24 @@ func (b *builder) service(svc *api.Service, eps *api.Endpoints) {
 		lproto := strings.ToLower(proto)
 		sp := ServicePortName{Namespace: m.GetNamespace(), Name: m.GetName(), Port: p.GetName(), Protocol: proto}
 		ready := ipv4Only(ReadyEndpoints(eps, p.GetName(), proto))
+		dport := strconv.Itoa(int(p.GetPort()))
 		if len(ready) == 0 {
-			continue // no backend: no VIP rule, so nothing is half-programmed
+			// No backend: reject new connections at once rather than
+			// letting them time out.
+			// TCP gets a reset (immediate for the client); other
+			// protocols an ICMP port unreachable.
+			reject := FilterChain(ChainReject)
+			with := "icmp-port-unreachable"
+			if lproto == "tcp" {
+				with = "tcp-reset"
+			}
+			b.add(reject, fmt.Sprintf("-d %s/32 -p %s -m %s --dport %s -j REJECT --reject-with %s", vip, lproto, lproto, dport, with))
+			if hasNodePorts(svc) && p.GetNodePort() != 0 {
+				b.add(reject, fmt.Sprintf("-m addrtype --dst-type LOCAL -p %s -m %s --dport %d -j REJECT --reject-with %s", lproto, lproto, p.GetNodePort(), with))
+			}
+			continue
 		}
 		svcChain := ServiceChain(sp)
-		dport := strconv.Itoa(int(p.GetPort()))
 		b.add(ChainServices, fmt.Sprintf("-d %s/32 -p %s -m %s --dport %s -j %s", vip, lproto, lproto, dport, svcChain))
 		b.rs.Chains[svcChain] = []string{}
 		switch {

@@ -102,7 +102,20 @@ func TestBuildRules(t *testing.T) {
 				eps("default", "web", "http", 8080, []string{"10.244.1.2"}, nil),
 				eps("default", "empty", "http", 8080, nil, []string{"10.244.1.9"}),
 			},
-			want:   map[string][]string{ChainServices: nil, ChainNodePorts: nil},
+			want: map[string][]string{ChainServices: nil, ChainNodePorts: nil,
+				FilterChain(ChainReject): {"-d 10.96.0.11/32 -p tcp -m tcp --dport 80 -j REJECT --reject-with tcp-reset"}},
+			absent: []string{webSvc},
+		},
+		{
+			name:     "node port without endpoints is rejected",
+			services: []*api.Service{svc("default", "web", "10.96.0.10", "NodePort", port("http", 80, 30080))},
+			want: map[string][]string{
+				ChainNodePorts: nil,
+				FilterChain(ChainReject): {
+					"-d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j REJECT --reject-with tcp-reset",
+					"-m addrtype --dst-type LOCAL -p tcp -m tcp --dport 30080 -j REJECT --reject-with tcp-reset",
+				},
+			},
 			absent: []string{webSvc},
 		},
 		{

@@ -75,14 +75,17 @@ type SyncResult struct {
 }
 
 // jump is a rule in a built-in chain leading to one of ours.
-type jump struct{ chain, rule string }
+type jump struct{ table, chain, rule string }
 
 var jumps = []jump{
-	{"PREROUTING", "-m comment --comment coxswain-services -j " + ChainServices},
-	{"OUTPUT", "-m comment --comment coxswain-services -j " + ChainServices},
-	{"PREROUTING", "-m comment --comment coxswain-nodeports -m addrtype --dst-type LOCAL -j " + ChainNodePorts},
-	{"OUTPUT", "-m comment --comment coxswain-nodeports -m addrtype --dst-type LOCAL -j " + ChainNodePorts},
-	{"POSTROUTING", "-m comment --comment coxswain-postrouting -j " + ChainPostrouting},
+	{"nat", "PREROUTING", "-m comment --comment coxswain-services -j " + ChainServices},
+	{"nat", "OUTPUT", "-m comment --comment coxswain-services -j " + ChainServices},
+	{"nat", "PREROUTING", "-m comment --comment coxswain-nodeports -m addrtype --dst-type LOCAL -j " + ChainNodePorts},
+	{"nat", "OUTPUT", "-m comment --comment coxswain-nodeports -m addrtype --dst-type LOCAL -j " + ChainNodePorts},
+	{"nat", "POSTROUTING", "-m comment --comment coxswain-postrouting -j " + ChainPostrouting},
+	{"filter", "INPUT", "-m conntrack --ctstate NEW -m comment --comment coxswain-reject -j " + ChainReject},
+	{"filter", "FORWARD", "-m conntrack --ctstate NEW -m comment --comment coxswain-reject -j " + ChainReject},
+	{"filter", "OUTPUT", "-m conntrack --ctstate NEW -m comment --comment coxswain-reject -j " + ChainReject},
 }
 
 // Sync makes the nat table hold rs, a whole rule set (see BuildRules). The
@@ -187,7 +190,21 @@ func (s *Syncer) fullSync(ctx context.Context, rs *RuleSet) (SyncResult, error) 
 		b.WriteString(d)
 		b.WriteByte('\n')
 	}
-	names := sortedChains(rs)
+	var names []string
+	var filter bytes.Buffer
+	for _, c := range sortedChains(rs) {
+		table, name := tableOf(c)
+		if table == "nat" {
+			names = append(names, c)
+			continue
+		}
+		// Our filter chains are few and small: flushed and rewritten in
+		// place, leaving the rest of the filter table alone.
+		fmt.Fprintf(&filter, ":%s - [0:0]\n", name)
+		for _, r := range rs.Chains[c] {
+			writeRule(&filter, name, r)
+		}
+	}
 	for _, c := range names {
 		fmt.Fprintf(&b, ":%s - [0:0]\n", c)
 	}
@@ -205,6 +222,13 @@ func (s *Syncer) fullSync(ctx context.Context, rs *RuleSet) (SyncResult, error) 
 	if _, err := s.run(ctx, b.Bytes(), s.cfg.RestoreCommand, "-w", "5"); err != nil {
 		return SyncResult{Full: true, Lines: lines}, err
 	}
+	if filter.Len() > 0 {
+		in := append(append([]byte("*filter\n"), filter.Bytes()...), "COMMIT\n"...)
+		lines += bytes.Count(in, []byte{'\n'})
+		if _, err := s.run(ctx, in, s.cfg.RestoreCommand, "-w", "5", "--noflush"); err != nil {
+			return SyncResult{Full: true, Lines: lines}, err
+		}
+	}
 	if err := s.ensureJumps(); err != nil {
 		return SyncResult{Full: true, Lines: lines}, err
 	}
@@ -220,7 +244,7 @@ func (s *Syncer) fullSync(ctx context.Context, rs *RuleSet) (SyncResult, error) 
 // second, where iptables-save of the whole table takes ~6-9 s. Otherwise it
 // filters iptables-save.
 func (s *Syncer) foreignNat(ctx context.Context) (decls, rules []string, err error) {
-	if chains, ok := s.nftNatChains(ctx); ok {
+	if chains, ok := s.nftChains(ctx, "nat"); ok {
 		for _, c := range chains {
 			if strings.HasPrefix(c, ChainPrefix) {
 				continue
@@ -260,9 +284,9 @@ func (s *Syncer) foreignNat(ctx context.Context) (decls, rules []string, err err
 	return decls, rules, nil
 }
 
-// nftNatChains lists the chains of the ip nat table with nft, if iptables
-// uses the nf_tables backend and nft is installed.
-func (s *Syncer) nftNatChains(ctx context.Context) ([]string, bool) {
+// nftChains lists the chains of an ip table with nft, if iptables uses the
+// nf_tables backend and nft is installed.
+func (s *Syncer) nftChains(ctx context.Context, table string) ([]string, bool) {
 	if s.cfg.NftCommand == "" {
 		return nil, false
 	}
@@ -278,13 +302,13 @@ func (s *Syncer) nftNatChains(ctx context.Context) ([]string, bool) {
 		return nil, false
 	}
 	var chains []string
-	inNat := false
+	inTable := false
 	for _, line := range strings.Split(string(out), "\n") {
 		t := strings.TrimSpace(line)
 		switch {
 		case strings.HasPrefix(line, "table "):
-			inNat = t == "table ip nat {"
-		case inNat && strings.HasPrefix(t, "chain "):
+			inTable = t == "table ip "+table+" {"
+		case inTable && strings.HasPrefix(t, "chain "):
 			if f := strings.Fields(t); len(f) >= 2 {
 				chains = append(chains, f[1])
 			}
@@ -322,11 +346,28 @@ func Diff(old, new *RuleSet) ([]byte, int) {
 }
 
 // differ accumulates the diffs of several parts into one restore input:
-// chain declarations (which flush) first, then rule deletions, additions,
-// and chain deletions last, once nothing refers to them.
+// per table, chain declarations (which flush) first, then rule deletions,
+// additions, and chain deletions last, once nothing refers to them.
 type differ struct {
+	tables map[string]*tableDiff
+	chains int
+}
+
+type tableDiff struct {
 	decl, del, add, drop bytes.Buffer
-	chains               int
+}
+
+func (d *differ) table(key string) (*tableDiff, string) {
+	table, name := tableOf(key)
+	if d.tables == nil {
+		d.tables = map[string]*tableDiff{}
+	}
+	td := d.tables[table]
+	if td == nil {
+		td = &tableDiff{}
+		d.tables[table] = td
+	}
+	return td, name
 }
 
 func (d *differ) part(old, new *RuleSet) {
@@ -339,21 +380,16 @@ func (d *differ) part(old, new *RuleSet) {
 	for _, c := range sortedChains(new) {
 		want := new.Chains[c]
 		have, existed := old.Chains[c]
+		td, name := d.table(c)
 		switch {
 		case unordered(c):
-			if d.editRules(c, have, want) {
+			if td.editRules(name, have, want) {
 				d.chains++
 			}
-		case !existed:
-			fmt.Fprintf(&d.decl, ":%s - [0:0]\n", c)
+		case !existed, !equal(have, want):
+			fmt.Fprintf(&td.decl, ":%s - [0:0]\n", name)
 			for _, r := range want {
-				writeRule(&d.add, c, r)
-			}
-			d.chains++
-		case !equal(have, want):
-			fmt.Fprintf(&d.decl, ":%s - [0:0]\n", c)
-			for _, r := range want {
-				writeRule(&d.add, c, r)
+				writeRule(&td.add, name, r)
 			}
 			d.chains++
 		}
@@ -362,21 +398,22 @@ func (d *differ) part(old, new *RuleSet) {
 		if _, ok := new.Chains[c]; ok {
 			continue
 		}
+		td, name := d.table(c)
 		if unordered(c) {
-			if d.editRules(c, old.Chains[c], nil) {
+			if td.editRules(name, old.Chains[c], nil) {
 				d.chains++
 			}
 			continue
 		}
-		fmt.Fprintf(&d.decl, ":%s - [0:0]\n", c)
-		fmt.Fprintf(&d.drop, "-X %s\n", c)
+		fmt.Fprintf(&td.decl, ":%s - [0:0]\n", name)
+		fmt.Fprintf(&td.drop, "-X %s\n", name)
 		d.chains++
 	}
 }
 
 // editRules writes -D and -A lines turning have into want, in a chain whose
-// rule order does not matter.
-func (d *differ) editRules(c string, have, want []string) bool {
+// rule order does not matter; it reports whether anything changed.
+func (td *tableDiff) editRules(c string, have, want []string) bool {
 	haveSet := make(map[string]bool, len(have))
 	for _, r := range have {
 		haveSet[r] = true
@@ -386,13 +423,13 @@ func (d *differ) editRules(c string, have, want []string) bool {
 	for _, r := range want {
 		wantSet[r] = true
 		if !haveSet[r] {
-			writeRule(&d.add, c, r)
+			writeRule(&td.add, c, r)
 			changed = true
 		}
 	}
 	for _, r := range have {
 		if !wantSet[r] {
-			d.del.WriteString("-D " + c + " " + r + "\n")
+			td.del.WriteString("-D " + c + " " + r + "\n")
 			changed = true
 		}
 	}
@@ -404,12 +441,18 @@ func (d *differ) bytes() ([]byte, int) {
 		return nil, 0
 	}
 	var b bytes.Buffer
-	b.WriteString("*nat\n")
-	b.Write(d.decl.Bytes())
-	b.Write(d.del.Bytes())
-	b.Write(d.add.Bytes())
-	b.Write(d.drop.Bytes())
-	b.WriteString("COMMIT\n")
+	for _, table := range []string{"filter", "nat"} {
+		td := d.tables[table]
+		if td == nil || td.decl.Len()+td.del.Len()+td.add.Len()+td.drop.Len() == 0 {
+			continue
+		}
+		b.WriteString("*" + table + "\n")
+		b.Write(td.decl.Bytes())
+		b.Write(td.del.Bytes())
+		b.Write(td.add.Bytes())
+		b.Write(td.drop.Bytes())
+		b.WriteString("COMMIT\n")
+	}
 	return b.Bytes(), d.chains
 }
 
@@ -436,7 +479,7 @@ func (s *Syncer) Cleanup(ctx context.Context) error {
 			return fmt.Errorf("iptables: %w", err)
 		}
 		for _, j := range jumps {
-			if err := ipt.DeleteIfExists("nat", j.chain, strings.Fields(j.rule)...); err != nil {
+			if err := ipt.DeleteIfExists(j.table, j.chain, strings.Fields(j.rule)...); err != nil {
 				return fmt.Errorf("delete jump from %s: %w", j.chain, err)
 			}
 		}
@@ -445,24 +488,52 @@ func (s *Syncer) Cleanup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	saved, err := s.run(ctx, nil, s.cfg.SaveCommand, "-t", "nat")
-	if err != nil {
-		return err
-	}
-	var decl, drop bytes.Buffer
-	for _, line := range strings.Split(string(saved), "\n") {
-		if strings.HasPrefix(line, ":"+ChainPrefix) {
-			c := strings.Fields(line)[0][1:]
-			fmt.Fprintf(&decl, ":%s - [0:0]\n", c)
-			fmt.Fprintf(&drop, "-X %s\n", c)
+	var in bytes.Buffer
+	for _, table := range []string{"filter", "nat"} {
+		chains, err := s.ownChains(ctx, table)
+		if err != nil {
+			return err
 		}
+		if len(chains) == 0 {
+			continue
+		}
+		in.WriteString("*" + table + "\n")
+		for _, c := range chains {
+			fmt.Fprintf(&in, ":%s - [0:0]\n", c)
+		}
+		for _, c := range chains {
+			fmt.Fprintf(&in, "-X %s\n", c)
+		}
+		in.WriteString("COMMIT\n")
 	}
-	if decl.Len() == 0 {
+	if in.Len() == 0 {
 		return nil
 	}
-	in := "*nat\n" + decl.String() + drop.String() + "COMMIT\n"
-	_, err = s.run(ctx, []byte(in), s.cfg.RestoreCommand, "-w", "5", "--noflush")
+	_, err = s.run(ctx, in.Bytes(), s.cfg.RestoreCommand, "-w", "5", "--noflush")
 	return err
+}
+
+// ownChains lists this package's chains in table.
+func (s *Syncer) ownChains(ctx context.Context, table string) ([]string, error) {
+	var out []string
+	if chains, ok := s.nftChains(ctx, table); ok {
+		for _, c := range chains {
+			if strings.HasPrefix(c, ChainPrefix) {
+				out = append(out, c)
+			}
+		}
+		return out, nil
+	}
+	saved, err := s.run(ctx, nil, s.cfg.SaveCommand, "-t", table)
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(saved), "\n") {
+		if strings.HasPrefix(line, ":"+ChainPrefix) {
+			out = append(out, strings.Fields(line)[0][1:])
+		}
+	}
+	return out, nil
 }
 
 func (s *Syncer) ensureJumps() error {
@@ -472,7 +543,7 @@ func (s *Syncer) ensureJumps() error {
 			return fmt.Errorf("iptables: %w", err)
 		}
 		for _, j := range jumps {
-			if err := ipt.AppendUnique("nat", j.chain, strings.Fields(j.rule)...); err != nil {
+			if err := ipt.AppendUnique(j.table, j.chain, strings.Fields(j.rule)...); err != nil {
 				return fmt.Errorf("jump from %s: %w", j.chain, err)
 			}
 		}
@@ -490,7 +561,7 @@ func (s *Syncer) CheckJumps() (bool, error) {
 			return fmt.Errorf("iptables: %w", err)
 		}
 		for _, j := range jumps {
-			exists, err := ipt.Exists("nat", j.chain, strings.Fields(j.rule)...)
+			exists, err := ipt.Exists(j.table, j.chain, strings.Fields(j.rule)...)
 			if err != nil {
 				return err
 			}

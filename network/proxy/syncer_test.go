@@ -42,6 +42,7 @@ func syncerScenario(t *testing.T, nft string) {
 		services = append(services, svc("default", name, fmt.Sprintf("10.96.0.%d", i+1), "NodePort", port("http", 80, int32(30000+i))))
 		endpoints = append(endpoints, eps("default", name, "http", 8080, []string{fmt.Sprintf("10.244.1.%d", i+1), fmt.Sprintf("10.244.2.%d", i+1)}, nil))
 	}
+	services = append(services, svc("default", "empty", "10.96.1.1", "NodePort", port("http", 80, 31000)))
 	s := NewSyncer(SyncerConfig{NetNS: node, NftCommand: nft})
 	rs := BuildRules(services, endpoints, Options{ClusterCIDR: "10.244.0.0/16"})
 	res, err := s.Sync(ctx, rs)
@@ -55,7 +56,7 @@ func syncerScenario(t *testing.T, nft string) {
 
 	// Incremental: one endpoint changes, one service goes.
 	endpoints[3] = eps("default", "s3", "http", 8080, []string{"10.244.9.9"}, nil)
-	rs2 := BuildRules(services[:19], endpoints, Options{ClusterCIDR: "10.244.0.0/16"})
+	rs2 := BuildRules(append(services[:19:19], services[20]), endpoints, Options{ClusterCIDR: "10.244.0.0/16"})
 	res, err = s.Sync(ctx, rs2)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func syncerScenario(t *testing.T, nft string) {
 	if err := s2.Cleanup(ctx); err != nil {
 		t.Fatal(err)
 	}
-	left := natRules(t, node)
+	left := natRules(t, node) + nettest.MustRun(t, node, "iptables-save", "-t", "filter")
 	if strings.Contains(left, ChainPrefix) {
 		t.Errorf("cleanup left rules:\n%s", left)
 	}
@@ -90,20 +91,28 @@ func syncerScenario(t *testing.T, nft string) {
 	}
 }
 
-// checkApplied compares the kernel's CX- chains with rs.
+// checkApplied compares the kernel's CX- chains (nat and filter) with rs.
 func checkApplied(t *testing.T, nsPath string, rs *RuleSet) {
 	t.Helper()
 	got := map[string][]string{}
-	for _, line := range strings.Split(natRules(t, nsPath), "\n") {
-		if strings.HasPrefix(line, ":"+ChainPrefix) {
-			c := strings.Fields(line)[0][1:]
-			if got[c] == nil {
-				got[c] = []string{}
+	for _, table := range []string{"nat", "filter"} {
+		key := func(c string) string {
+			if table == "filter" {
+				return FilterChain(c)
 			}
+			return c
 		}
-		if strings.HasPrefix(line, "-A "+ChainPrefix) {
-			f := strings.SplitN(line, " ", 3)
-			got[f[1]] = append(got[f[1]], f[2])
+		for _, line := range strings.Split(nettest.MustRun(t, nsPath, "iptables-save", "-t", table), "\n") {
+			if strings.HasPrefix(line, ":"+ChainPrefix) {
+				c := key(strings.Fields(line)[0][1:])
+				if got[c] == nil {
+					got[c] = []string{}
+				}
+			}
+			if strings.HasPrefix(line, "-A "+ChainPrefix) {
+				f := strings.SplitN(line, " ", 3)
+				got[key(f[1])] = append(got[key(f[1])], f[2])
+			}
 		}
 	}
 	if len(got) != len(rs.Chains) {
