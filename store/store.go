@@ -240,7 +240,9 @@ func (t EventType) String() string {
 type Event struct {
 	Type EventType
 	// Object is the new state; for EventDeleted the last state before
-	// deletion (or before leaving the filter); nil for bookmarks.
+	// deletion (or the last state that matched, for an object leaving the
+	// filter), with resourceVersion set to the event's revision; nil for
+	// bookmarks.
 	Object api.Object
 	// PrevObject is the previous state for Modified and Deleted, when known.
 	PrevObject api.Object

@@ -141,17 +141,21 @@ func (h *watchHub) register(w *watcher, from int64) error {
 	defer h.mu.Unlock()
 	s.mu.RLock()
 	cur, compacted := s.rev, s.compacted
+	if from != 0 && from < compacted {
+		s.mu.RUnlock()
+		return store.Errorf(store.ErrCompacted, "watch from revision %d: compacted at %d", from, compacted)
+	}
 	if !h.running {
+		// Set while writers are excluded, so none trims history the new
+		// dispatcher has not handed out.
 		h.dispatched.Store(cur)
+		h.active.Store(true)
 	}
 	d := h.dispatched.Load()
 	var replay []*event
 	switch {
 	case from == 0:
 		w.after = cur
-	case from < compacted:
-		s.mu.RUnlock()
-		return store.Errorf(store.ErrCompacted, "watch from revision %d: compacted at %d", from, compacted)
 	default:
 		w.after = from
 		if from < d {
@@ -202,7 +206,6 @@ func (h *watchHub) register(w *watcher, from int64) error {
 	h.count++
 	if !h.running {
 		h.running = true
-		h.active.Store(true)
 		go h.dispatch()
 	}
 	return nil
@@ -250,6 +253,13 @@ func (h *watchHub) unregisterLocked(w *watcher) {
 	}
 	if removed {
 		h.count--
+		if h.count == 0 {
+			// Let the dispatcher exit now rather than at its next tick.
+			select {
+			case h.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
