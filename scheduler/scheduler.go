@@ -538,11 +538,27 @@ func (s *Scheduler) schedulePod(ctx context.Context, fwk *framework.Framework, s
 		}
 		return "", &FitError{Pod: pi.Pod, NumNodes: len(nodes), Statuses: statuses}
 	}
-	feasible, statuses, err := s.findFeasible(ctx, fwk, state, pi, nodes)
+	candidates := nodes
+	restricted, others, isRestricted := state.NodeRestriction()
+	if isRestricted {
+		candidates = restricted
+	}
+	feasible, statuses, err := s.findFeasible(ctx, fwk, state, pi, candidates, len(nodes))
 	if err != nil {
 		return "", err
 	}
 	if len(feasible) == 0 {
+		if isRestricted {
+			in := make(map[*framework.NodeInfo]bool, len(restricted))
+			for _, n := range restricted {
+				in[n] = true
+			}
+			for _, n := range nodes {
+				if !in[n] {
+					statuses[n.Name()] = others
+				}
+			}
+		}
 		return "", &FitError{Pod: pi.Pod, NumNodes: len(nodes), Statuses: statuses}
 	}
 	if len(feasible) == 1 || !fwk.HasScorePlugins() {
@@ -576,9 +592,12 @@ func selectHost(scores []framework.NodeScore, rng *rand.Rand) string {
 
 // findFeasible filters nodes in parallel, starting where the previous cycle
 // stopped, until enough feasible nodes are found (or every node was tried).
-func (s *Scheduler) findFeasible(ctx context.Context, fwk *framework.Framework, state *framework.CycleState, pi *framework.PodInfo, nodes []*framework.NodeInfo) ([]*framework.NodeInfo, framework.NodeToStatus, error) {
+func (s *Scheduler) findFeasible(ctx context.Context, fwk *framework.Framework, state *framework.CycleState, pi *framework.PodInfo, nodes []*framework.NodeInfo, total int) ([]*framework.NodeInfo, framework.NodeToStatus, error) {
 	n := len(nodes)
-	want := framework.NumFeasibleNodesToFind(fwk.Profile().PercentageOfNodesToScore, n)
+	if n == 0 {
+		return nil, framework.NodeToStatus{}, nil
+	}
+	want := min(n, framework.NumFeasibleNodesToFind(fwk.Profile().PercentageOfNodesToScore, total))
 	if cap(s.feasibleBuf) < want {
 		s.feasibleBuf = make([]*framework.NodeInfo, want)
 	}

@@ -35,6 +35,47 @@ type CycleState struct {
 	skipFilter map[string]bool
 	filters    []FilterPlugin
 	filtersSet bool
+
+	restrict       map[*NodeInfo]struct{} // intersection of RestrictNodes calls
+	restrictList   []*NodeInfo
+	restrictStatus *Status
+	restricted     bool
+}
+
+// RestrictNodes records, from PreFilter, that only nodes can pass the
+// calling plugin's Filter, and the status every other node gets. The
+// scheduler then filters only the intersection of all restrictions, which
+// saves work when a plugin already knows most nodes are out (a topology
+// spread constraint that allows few zones, for example). Not safe to call
+// concurrently with itself.
+func (c *CycleState) RestrictNodes(nodes []*NodeInfo, others *Status) {
+	if !c.restricted {
+		c.restricted = true
+		c.restrictList = nodes
+		c.restrictStatus = others
+		return
+	}
+	if c.restrict == nil {
+		c.restrict = make(map[*NodeInfo]struct{}, len(c.restrictList))
+		for _, n := range c.restrictList {
+			c.restrict[n] = struct{}{}
+		}
+	}
+	keep := make(map[*NodeInfo]struct{})
+	var list []*NodeInfo
+	for _, n := range nodes {
+		if _, ok := c.restrict[n]; ok {
+			keep[n] = struct{}{}
+			list = append(list, n)
+		}
+	}
+	c.restrict, c.restrictList = keep, list
+}
+
+// NodeRestriction returns the nodes PreFilter restricted the cycle to and
+// the status of the others; ok is false without a restriction.
+func (c *CycleState) NodeRestriction() (nodes []*NodeInfo, others *Status, ok bool) {
+	return c.restrictList, c.restrictStatus, c.restricted
 }
 
 // NewCycleState returns an empty state.

@@ -17,17 +17,23 @@ type PodLabelIndex interface {
 	// NodesWithUnindexedAntiAffinity returns the nodes holding pods with
 	// required anti-affinity terms that IndexKey cannot express.
 	NodesWithUnindexedAntiAffinity() map[*NodeInfo]int32
-	// TopologyDomains returns how many nodes carry each value of a node
-	// label key.
-	TopologyDomains(key string) map[string]int
+	// PodsWithPreferredAffinity returns how many pods have preferred pod
+	// (anti-)affinity terms.
+	PodsWithPreferredAffinity() int
+	// TopologyDomains returns the nodes that carry each value of a node
+	// label key, each list in the snapshot's node order.
+	TopologyDomains(key string) map[string][]*NodeInfo
 }
 
 type podIndex struct {
 	byLabel   map[LabelKey]map[*NodeInfo]int32
 	antiByKey map[LabelKey]map[string]map[*NodeInfo]int32
 	slowAnti  map[*NodeInfo]int32
-	domainsMu sync.Mutex
-	domains   map[string]map[string]int
+	// positions of nodes in Snapshot.AffinityList and AntiAffinityList
+	affPos, antiPos map[*NodeInfo]int
+	preferredPods   int // pods with preferred (anti-)affinity terms
+	domainsMu       sync.Mutex
+	domains         map[string]map[string][]*NodeInfo
 }
 
 func addCount(m map[*NodeInfo]int32, n *NodeInfo, d int32) {
@@ -45,6 +51,19 @@ func (s *Snapshot) indexNode(n *NodeInfo, delta int32) {
 		ix.byLabel = make(map[LabelKey]map[*NodeInfo]int32)
 		ix.antiByKey = make(map[LabelKey]map[string]map[*NodeInfo]int32)
 		ix.slowAnti = make(map[*NodeInfo]int32)
+		ix.affPos = make(map[*NodeInfo]int)
+		ix.antiPos = make(map[*NodeInfo]int)
+	}
+	if len(n.PodsWithAffinity) > 0 {
+		s.AffinityList = listMember(s.AffinityList, ix.affPos, n, delta > 0)
+	}
+	if len(n.PodsWithRequiredAntiAffinity) > 0 {
+		s.AntiAffinityList = listMember(s.AntiAffinityList, ix.antiPos, n, delta > 0)
+	}
+	for _, p := range n.PodsWithAffinity {
+		if len(p.PreferredAffinityTerms)+len(p.PreferredAntiAffinityTerms) > 0 {
+			ix.preferredPods += int(delta)
+		}
 	}
 	for _, p := range n.Pods {
 		m := p.Pod.GetMetadata()
@@ -93,6 +112,28 @@ func (s *Snapshot) indexNode(n *NodeInfo, delta int32) {
 	}
 }
 
+// listMember adds n to or removes it from list, keeping pos (n's index in
+// list) current; removal swaps the last element in, so it is O(1).
+func listMember(list []*NodeInfo, pos map[*NodeInfo]int, n *NodeInfo, in bool) []*NodeInfo {
+	i, ok := pos[n]
+	switch {
+	case in && !ok:
+		pos[n] = len(list)
+		return append(list, n)
+	case !in && ok:
+		last := len(list) - 1
+		list[i] = list[last]
+		pos[list[i]] = i
+		list[last] = nil
+		delete(pos, n)
+		return list[:last]
+	}
+	return list
+}
+
+// PodsWithPreferredAffinity implements PodLabelIndex.
+func (s *Snapshot) PodsWithPreferredAffinity() int { return s.index.preferredPods }
+
 // InvalidateDomains drops the cached TopologyDomains after node labels or
 // the node list changed.
 func (s *Snapshot) InvalidateDomains() {
@@ -120,21 +161,21 @@ func (s *Snapshot) AntiAffinitySelecting(k LabelKey) map[string]map[*NodeInfo]in
 func (s *Snapshot) NodesWithUnindexedAntiAffinity() map[*NodeInfo]int32 { return s.index.slowAnti }
 
 // TopologyDomains implements PodLabelIndex.
-func (s *Snapshot) TopologyDomains(key string) map[string]int {
+func (s *Snapshot) TopologyDomains(key string) map[string][]*NodeInfo {
 	ix := &s.index
 	ix.domainsMu.Lock()
 	defer ix.domainsMu.Unlock()
 	if d, ok := ix.domains[key]; ok {
 		return d
 	}
-	d := make(map[string]int)
+	d := make(map[string][]*NodeInfo)
 	for _, n := range s.NodeList {
 		if v, ok := n.NodeLabels[key]; ok {
-			d[v]++
+			d[v] = append(d[v], n)
 		}
 	}
 	if ix.domains == nil {
-		ix.domains = make(map[string]map[string]int)
+		ix.domains = make(map[string]map[string][]*NodeInfo)
 	}
 	ix.domains[key] = d
 	return d

@@ -28,22 +28,7 @@ func NewSnapshot(nodes ...*NodeInfo) *Snapshot {
 		s.NodeList = append(s.NodeList, n)
 		s.IndexNode(n)
 	}
-	s.RebuildAffinityLists()
 	return s
-}
-
-// RebuildAffinityLists recomputes AffinityList and AntiAffinityList from NodeList.
-func (s *Snapshot) RebuildAffinityLists() {
-	s.AffinityList = s.AffinityList[:0]
-	s.AntiAffinityList = s.AntiAffinityList[:0]
-	for _, n := range s.NodeList {
-		if len(n.PodsWithAffinity) > 0 {
-			s.AffinityList = append(s.AffinityList, n)
-		}
-		if len(n.PodsWithRequiredAntiAffinity) > 0 {
-			s.AntiAffinityList = append(s.AntiAffinityList, n)
-		}
-	}
 }
 
 // List returns every node.

@@ -282,6 +282,9 @@ const affinityScoreKey framework.StateKey = "PreScore" + NameInterPodAffinity
 func (p *InterPodAffinity) PreScore(_ context.Context, state *framework.CycleState, pod *framework.PodInfo, _ []*framework.NodeInfo) *framework.Status {
 	lister := p.h.SnapshotLister()
 	hasOwn := len(pod.PreferredAffinityTerms)+len(pod.PreferredAntiAffinityTerms) > 0
+	if idx, ok := lister.(framework.PodLabelIndex); ok && !hasOwn && idx.PodsWithPreferredAffinity() == 0 {
+		return framework.NewStatus(framework.Skip)
+	}
 	nodes := lister.HavePodsWithAffinity()
 	if hasOwn {
 		nodes = lister.List()

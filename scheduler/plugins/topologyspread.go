@@ -187,10 +187,42 @@ func (p *PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleS
 	if len(cs) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
-	st := &spreadState{constraints: cs, counts: buildCounts(pod.Pod, cs, p.h.SnapshotLister())}
+	lister := p.h.SnapshotLister()
+	st := &spreadState{constraints: cs, counts: buildCounts(pod.Pod, cs, lister)}
 	st.refreshMins()
 	state.Write(spreadKey, st)
+	p.restrict(state, pod.Pod, st, lister)
 	return nil
+}
+
+// restrict narrows the cycle to the nodes of the domains that still have
+// room under the skew, when a single constraint with an indexed selector
+// applies to every node (the case indexedCounts answers).
+func (p *PodTopologySpread) restrict(state *framework.CycleState, pod *api.Pod, st *spreadState, lister framework.NodeInfoLister) {
+	idx, ok := lister.(framework.PodLabelIndex)
+	spec := pod.GetSpec()
+	if !ok || len(st.constraints) != 1 || len(spec.GetNodeSelector()) > 0 || spec.GetAffinity().GetNodeAffinity().GetRequiredDuringSchedulingIgnoredDuringExecution() != nil {
+		return
+	}
+	c := &st.constraints[0]
+	self := int64(0)
+	if c.selfMatches {
+		self = 1
+	}
+	domains := idx.TopologyDomains(c.key)
+	values := slices.Sorted(maps.Keys(domains))
+	var nodes []*framework.NodeInfo
+	allowed := 0
+	for _, v := range values {
+		if st.counts[0][v]+self-st.mins[0] <= c.maxSkew {
+			allowed++
+			nodes = append(nodes, domains[v]...)
+		}
+	}
+	if allowed == len(domains) {
+		return // nothing to gain
+	}
+	state.RestrictNodes(nodes, framework.NewStatus(framework.Unschedulable, ReasonTopologySpread))
 }
 
 func (p *PodTopologySpread) update(state *framework.CycleState, pod, e *framework.PodInfo, n *framework.NodeInfo, delta int64) *framework.Status {

@@ -214,7 +214,6 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 	if s.Generation == c.generation {
 		return
 	}
-	affinityChanged := false
 	for name := range c.dirty {
 		old := s.Nodes[name]
 		n, ok := c.nodes[name]
@@ -222,7 +221,6 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 			if old != nil {
 				s.UnindexNode(old)
 				delete(s.Nodes, name)
-				affinityChanged = affinityChanged || len(old.PodsWithAffinity) > 0 || len(old.PodsWithRequiredAntiAffinity) > 0
 			}
 			continue
 		}
@@ -234,9 +232,6 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 			}
 			// Replace in place so NodeList and the index keep pointing at
 			// the current info.
-			affinityChanged = affinityChanged ||
-				(len(old.PodsWithAffinity) > 0) != (len(clone.PodsWithAffinity) > 0) ||
-				(len(old.PodsWithRequiredAntiAffinity) > 0) != (len(clone.PodsWithRequiredAntiAffinity) > 0)
 			*old = *clone
 			s.IndexNode(old)
 			continue
@@ -254,10 +249,6 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 		sort.Slice(s.NodeList, func(i, j int) bool { return s.NodeList[i].Name() < s.NodeList[j].Name() })
 		c.listDirty = false
 		s.InvalidateDomains()
-		affinityChanged = true
-	}
-	if affinityChanged {
-		s.RebuildAffinityLists()
 	}
 	s.Generation = c.generation
 }

@@ -90,3 +90,46 @@ func TestPodBeforeNode(t *testing.T) {
 		t.Fatal("update did not move the pod")
 	}
 }
+
+func TestSnapshotIndexFollowsChanges(t *testing.T) {
+	c := New()
+	snap := framework.NewSnapshot()
+	c.AddNode(node("n1"))
+	c.AddNode(node("n2"))
+	anti := pod("a", "n1", "1")
+	anti.Metadata.Labels = map[string]string{"app": "db"}
+	anti.Spec.Affinity = &api.Affinity{PodAntiAffinity: &api.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []*api.PodAffinityTerm{{
+		LabelSelector: &api.LabelSelector{MatchLabels: map[string]string{"app": "db"}}, TopologyKey: "kubernetes.io/hostname",
+	}}}}
+	c.AddPod(anti)
+	c.UpdateSnapshot(snap)
+	db := framework.LabelKey{Namespace: "ns", Key: "app", Value: "db"}
+	if got := snap.PodsWithLabel(db); len(got) != 1 || got[snap.Get("n1")] != 1 {
+		t.Fatalf("PodsWithLabel = %v", got)
+	}
+	if len(snap.HavePodsWithRequiredAntiAffinity()) != 1 || len(snap.HavePodsWithAffinity()) != 1 {
+		t.Fatal("affinity lists not updated")
+	}
+	if got := snap.AntiAffinitySelecting(db)["kubernetes.io/hostname"]; got[snap.Get("n1")] != 1 {
+		t.Fatalf("AntiAffinitySelecting = %v", got)
+	}
+	// Move the pod to n2, then delete it: the index follows.
+	moved := pod("a", "n2", "1")
+	moved.Metadata.Labels = anti.Metadata.Labels
+	moved.Spec.Affinity = anti.Spec.Affinity
+	c.UpdatePod(moved)
+	c.UpdateSnapshot(snap)
+	if got := snap.PodsWithLabel(db); len(got) != 1 || got[snap.Get("n2")] != 1 {
+		t.Fatalf("after move: %v", got)
+	}
+	c.RemovePod(moved)
+	c.UpdateSnapshot(snap)
+	if len(snap.PodsWithLabel(db)) != 0 || len(snap.HavePodsWithAffinity()) != 0 || len(snap.AntiAffinitySelecting(db)) != 0 {
+		t.Fatal("index keeps a deleted pod")
+	}
+	c.AddNode(&api.Node{Metadata: &api.ObjectMeta{Name: "n3", Labels: map[string]string{"zone": "z"}}})
+	c.UpdateSnapshot(snap)
+	if d := snap.TopologyDomains("zone"); len(d) != 1 || len(d["z"]) != 1 {
+		t.Fatalf("TopologyDomains = %v", d)
+	}
+}
