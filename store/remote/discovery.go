@@ -77,6 +77,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 // discovery checks method and authorization of a non-resource request.
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) bool {
+	setInfo(r, "discovery", "")
 	if r.Method != http.MethodGet {
 		s.writeError(w, r, methodNotAllowed(r, http.MethodGet))
 		return false

@@ -160,6 +160,14 @@ func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	res := rr.info.Resource
+	if rr.sub != "" {
+		res += "/" + rr.sub
+	}
+	if rr.info.Group() != "" {
+		res += "." + rr.info.Group()
+	}
+	setInfo(r, a.Verb, res)
 	if a.Verb != "watch" {
 		var cancel context.CancelFunc
 		r, cancel = s.withTimeout(r)
@@ -557,6 +565,11 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, rr resourceReques
 	h.Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	flusher.Flush()
+	if s.metrics != nil {
+		g := s.metrics.watches.WithLabelValues(rr.info.Resource)
+		g.Inc()
+		defer g.Dec()
+	}
 	ch := wt.Events()
 	for {
 		select {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
 )
@@ -68,6 +70,11 @@ type ServerConfig struct {
 	TLS *tls.Config
 	// Logger for request failures. Default slog.Default().
 	Logger *slog.Logger
+	// Metrics, if set, receives the server's Prometheus collectors:
+	// coxswain_apiserver_requests_total{verb,resource,code},
+	// coxswain_apiserver_request_duration_seconds{verb,resource} and
+	// coxswain_apiserver_watches{resource}.
+	Metrics prometheus.Registerer
 }
 
 // Validate checks the config.
@@ -102,10 +109,11 @@ func (c *ServerConfig) setDefaults() {
 // Server serves a store.Store over HTTP in Kubernetes shape. See the
 // package documentation for the paths.
 type Server struct {
-	cfg   ServerConfig
-	st    store.Store
-	codec codec
-	mux   *http.ServeMux
+	cfg     ServerConfig
+	st      store.Store
+	codec   codec
+	mux     *http.ServeMux
+	metrics *metrics
 }
 
 // NewServer returns a server for cfg.
@@ -115,6 +123,13 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, st: cfg.Store, codec: codec{reg: cfg.Store.Registry()}, mux: http.NewServeMux()}
+	if cfg.Metrics != nil {
+		m, err := newMetrics(cfg.Metrics)
+		if err != nil {
+			return nil, err
+		}
+		s.metrics = m
+	}
 	s.mux.HandleFunc("/version", s.handleVersion)
 	s.mux.HandleFunc("/healthz", s.handleHealth)
 	s.mux.HandleFunc("/api", s.handleCoreVersions)
@@ -192,6 +207,13 @@ func UserFrom(ctx context.Context) *User {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.metrics != nil {
+		start := time.Now()
+		ri := &requestInfo{}
+		sw := &statusWriter{ResponseWriter: w}
+		w, r = sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri))
+		defer func() { s.metrics.observe(ri, sw.code, start) }()
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -323,6 +345,7 @@ func (s *Server) handleTxn(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, methodNotAllowed(r, http.MethodPost))
 		return
 	}
+	setInfo(r, "txn", "")
 	r, cancel := s.withTimeout(r)
 	defer cancel()
 	data, f, err := s.readBody(w, r)
@@ -391,6 +414,7 @@ func (s *Server) handleCompact(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, methodNotAllowed(r, http.MethodPost))
 		return
 	}
+	setInfo(r, "compact", "")
 	r, cancel := s.withTimeout(r)
 	defer cancel()
 	rev, err := queryInt(r, "revision")
@@ -415,6 +439,7 @@ func (s *Server) handleRevision(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, methodNotAllowed(r, http.MethodGet))
 		return
 	}
+	setInfo(r, "revision", "")
 	r, cancel := s.withTimeout(r)
 	defer cancel()
 	if err := s.authorize(r, Attributes{Verb: "get", APIGroup: InternalGroup, Resource: "revision"}); err != nil {
