@@ -84,11 +84,12 @@
 //
 // # Client
 //
-// NewClient takes a list of server URLs. Reads fail over to the next
-// server on any transport error or 503; writes fail over only when the
-// request cannot have reached a server (a refused connection), and
-// otherwise return store.ErrUnavailable without resending, pointing the
-// next request at the next server. Watches resume transparently after a
+// NewClient takes a list of server URLs. Reads, and updates with a
+// resourceVersion precondition (which cannot apply twice: a repeat fails
+// with ErrConflict), fail over to the next server on any transport error or
+// 503; other writes fail over only when the request cannot have reached a
+// server (a refused connection), and otherwise return store.ErrUnavailable
+// without resending, pointing the next request at the next server. Watches resume transparently after a
 // dropped connection, from the last revision delivered, on any server:
 // no event is lost or repeated, including the several events one
 // transaction writes at one revision. If the history needed to resume has
