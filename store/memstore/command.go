@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
@@ -100,7 +101,12 @@ func (s *Store) prepareOp(op store.Op) (cmdOp, error) {
 		if err != nil {
 			return c, err
 		}
-		obj := proto.Clone(op.Object).(api.Object)
+		var obj api.Object
+		if op.Type == store.OpUpdateStatus && ki.statusField != nil {
+			obj = statusOnly(ki, op.Object)
+		} else {
+			obj = proto.Clone(op.Object).(api.Object)
+		}
 		m := api.Meta(obj)
 		c.kind, c.ns, c.name, c.obj = ki.Kind, m.GetNamespace(), m.GetName(), obj
 		if op.Type == store.OpCreate {
@@ -256,4 +262,17 @@ func UnmarshalCommand(data []byte, reg *api.Registry) (*Command, error) {
 		c.ops = append(c.ops, op)
 	}
 	return c, nil
+}
+
+// statusOnly copies just the metadata and status of obj: all UpdateStatus
+// reads.
+func statusOnly(ki *kindInfo, obj api.Object) api.Object {
+	src := obj.ProtoReflect()
+	dst := src.New()
+	for _, fd := range []protoreflect.FieldDescriptor{ki.metaField, ki.statusField} {
+		if src.Has(fd) {
+			dst.Set(fd, protoreflect.ValueOfMessage(proto.Clone(src.Get(fd).Message().Interface()).ProtoReflect()))
+		}
+	}
+	return dst.Interface().(api.Object)
 }

@@ -25,6 +25,8 @@ type Store struct {
 	cfg    config
 	reg    *api.Registry
 	kinds  sync.Map // kind name -> *kindInfo
+	// byMessage caches kinds by message full name.
+	byMessage sync.Map
 	hooks  hooks
 	closed atomic.Bool
 
@@ -101,11 +103,20 @@ func (s *Store) kind(name string) (*kindInfo, error) {
 }
 
 func (s *Store) kindOfObject(obj api.Object) (*kindInfo, error) {
+	name := obj.ProtoReflect().Descriptor().FullName()
+	if ki, ok := s.byMessage.Load(name); ok {
+		return ki.(*kindInfo), nil
+	}
 	info, err := s.reg.KindOf(obj)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", store.ErrInvalid, err)
 	}
-	return s.kind(info.Kind)
+	ki, err := s.kind(info.Kind)
+	if err != nil {
+		return nil, err
+	}
+	s.byMessage.Store(name, ki)
+	return ki, nil
 }
 
 // key is the tree key: kind, namespace and name separated by NUL, so that a
@@ -192,9 +203,9 @@ func (s *Store) Delete(ctx context.Context, kind, namespace, name string, opts s
 
 func (s *Store) write1(ctx context.Context, op Operation, o store.Op) (api.Object, error) {
 	kind := o.Kind
-	if o.Object != nil {
-		if info, err := s.reg.KindOf(o.Object); err == nil {
-			kind = info.Kind
+	if o.Object != nil && s.hooks.list.Load() != nil {
+		if ki, err := s.kindOfObject(o.Object); err == nil {
+			kind = ki.Kind
 		}
 	}
 	if err := s.before(ctx, op, kind); err != nil {
