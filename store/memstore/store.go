@@ -22,13 +22,13 @@ var errClosed = store.Errorf(store.ErrUnavailable, "memstore closed")
 // blocks (no channel send that can wait, no hook, no I/O) while Store.mu is
 // held.
 type Store struct {
-	cfg    config
-	reg    *api.Registry
-	kinds  sync.Map // kind name -> *kindInfo
+	cfg   config
+	reg   *api.Registry
+	kinds sync.Map // kind name -> *kindInfo
 	// byMessage caches kinds by message full name.
 	byMessage sync.Map
-	hooks  hooks
-	closed atomic.Bool
+	hooks     hooks
+	closed    atomic.Bool
 
 	mu        sync.RWMutex
 	tree      *btree.BTreeG[*record]
