@@ -70,3 +70,41 @@ func FuzzArithmetic(f *testing.F) {
 		checkAgainstBig(t, a, b)
 	})
 }
+
+// FuzzParseSmallMatchesBig checks the int64 parser against the big.Int one.
+func FuzzParseSmallMatchesBig(f *testing.F) {
+	for _, s := range []string{"1.5", "0.5Gi", "1.3Ki", "-0.0000000001", "999999999999999999", "8Ei", "1e-12", "12.5e-7", "1.5n", "7Ei", "0.000000001"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := split(s)
+		if err != nil {
+			return
+		}
+		small, ok := p.small()
+		if !ok {
+			return
+		}
+		big, err := p.big(s)
+		if err != nil {
+			t.Fatalf("%q: small path parsed %v, big path failed: %v", s, small, err)
+		}
+		if small.n().Cmp(big.n()) != 0 || small.format != big.format || small.String() != big.String() {
+			t.Fatalf("%q: small %v (%s), big %v (%s)", s, small.n(), small, big.n(), big)
+		}
+	})
+}
+
+func TestParseSmallMatchesBig(t *testing.T) {
+	for _, s := range []string{"1.5", "0.5Gi", "1.3Ki", "-0.0000000001", "999999999999999999", "7Ei", "1e-12", "12.5e-7", "1.5n", "-1.5u", "100m", "0"} {
+		p, err := split(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		small, ok := p.small()
+		big, _ := p.big(s)
+		if !ok || small.n().Cmp(big.n()) != 0 || small.String() != big.String() {
+			t.Errorf("%q: small %v %v, big %v", s, small, ok, big)
+		}
+	}
+}

@@ -158,66 +158,148 @@ var binarySuffixes = map[string]int{
 // E), a binary SI suffix (Ki Mi Gi Ti Pi Ei) or a decimal exponent ("e3",
 // "E-2"). Errors wrap ErrFormat or ErrRange.
 func ParseQuantity(s string) (Quantity, error) {
+	p, err := split(s)
+	if err != nil {
+		return Quantity{}, err
+	}
+	if q, ok := p.small(); ok {
+		return q, nil
+	}
+	return p.big(s)
+}
+
+// parts is a quantity string taken apart: sign, the digits before and after
+// the dot, and the power the suffix stands for.
+type parts struct {
+	neg                  bool
+	intDigits, fracDigits string
+	exp10, exp1024       int
+	format               Format
+}
+
+// split takes s apart, checking its syntax.
+func split(s string) (parts, error) {
+	var p parts
 	if s == "" {
-		return Quantity{}, fmt.Errorf("%q: %w", s, ErrFormat)
+		return p, fmt.Errorf("%q: %w", s, ErrFormat)
 	}
 	rest := s
-	neg := false
 	switch rest[0] {
 	case '+':
 		rest = rest[1:]
 	case '-':
-		neg = true
+		p.neg = true
 		rest = rest[1:]
 	}
 	// Digits with at most one dot.
 	i := 0
-	intDigits, fracDigits := "", ""
 	for i < len(rest) && isDigit(rest[i]) {
 		i++
 	}
-	intDigits = rest[:i]
+	p.intDigits = rest[:i]
 	if i < len(rest) && rest[i] == '.' {
 		j := i + 1
 		for j < len(rest) && isDigit(rest[j]) {
 			j++
 		}
-		fracDigits = rest[i+1 : j]
+		p.fracDigits = rest[i+1 : j]
 		i = j
 	}
-	if intDigits == "" && fracDigits == "" {
-		return Quantity{}, fmt.Errorf("%q: %w", s, ErrFormat)
+	if p.intDigits == "" && p.fracDigits == "" {
+		return p, fmt.Errorf("%q: %w", s, ErrFormat)
 	}
 	suffix := rest[i:]
-
-	format := DecimalSI
-	exp10, exp1024 := 0, 0
 	if e, ok := decimalSuffixes[suffix]; ok {
-		exp10 = e
+		p.exp10 = e
 	} else if b, ok := binarySuffixes[suffix]; ok {
-		format = BinarySI
-		exp1024 = b
+		p.format = BinarySI
+		p.exp1024 = b
 	} else if suffix[0] == 'e' || suffix[0] == 'E' {
 		e, err := parseExponent(suffix[1:])
 		if err != nil {
-			return Quantity{}, fmt.Errorf("%q: %w", s, err)
+			return p, fmt.Errorf("%q: %w", s, err)
 		}
-		format = DecimalExponent
-		exp10 = e
+		p.format = DecimalExponent
+		p.exp10 = e
 	} else {
-		return Quantity{}, fmt.Errorf("%q: %w", s, ErrFormat)
+		return p, fmt.Errorf("%q: %w", s, ErrFormat)
 	}
+	return p, nil
+}
 
+// small builds the int64 form without big.Int when the digits fit; it
+// reports false when they do not, and big must be used.
+func (p parts) small() (Quantity, bool) {
+	if len(p.intDigits)+len(p.fracDigits) > 18 {
+		return Quantity{}, false
+	}
+	var mant int64
+	for _, digits := range [2]string{p.intDigits, p.fracDigits} {
+		for i := 0; i < len(digits); i++ {
+			mant = mant*10 + int64(digits[i]-'0')
+		}
+	}
+	if p.exp1024 > 0 {
+		if mant > math.MaxInt64>>(10*p.exp1024) {
+			return Quantity{}, false
+		}
+		mant <<= 10 * p.exp1024
+	}
+	// value = mant * 10^shift
+	shift := p.exp10 - len(p.fracDigits)
+	var scale int
+	switch {
+	case shift >= 0:
+		if shift > 18 {
+			return Quantity{}, false
+		}
+		v, ok := mulPow10(mant, shift)
+		if !ok {
+			return Quantity{}, false
+		}
+		mant = v
+	case shift >= -9:
+		// Keep the scale a multiple of three, as String expects.
+		scale = -((-shift + 2) / 3 * 3)
+		v, ok := mulPow10(mant, shift-scale)
+		if !ok {
+			return Quantity{}, false
+		}
+		mant = v
+	default:
+		// Finer than a nano-unit: round up, away from zero, to nanos.
+		if -9-shift > 18 {
+			if mant == 0 {
+				return Quantity{scale: -9, format: p.format}, true
+			}
+			mant, scale = 1, -9
+			break
+		}
+		d := pow10s[-9-shift]
+		q := mant / d
+		if mant%d != 0 {
+			q++
+		}
+		mant, scale = q, -9
+	}
+	if p.neg {
+		mant = -mant
+	}
+	return Quantity{v: mant, scale: int8(scale), format: p.format}, true
+}
+
+// big builds the quantity with big.Int arithmetic, for any size.
+func (p parts) big(s string) (Quantity, error) {
 	// mantissa = intDigits.fracDigits = m * 10^-len(frac).
-	mant, ok := new(big.Int).SetString(intDigits+fracDigits, 10)
+	mant, ok := new(big.Int).SetString(p.intDigits+p.fracDigits, 10)
 	if !ok {
 		return Quantity{}, fmt.Errorf("%q: %w", s, ErrFormat)
 	}
-	if exp1024 > 0 {
-		mant.Lsh(mant, uint(10*exp1024))
+	if p.exp1024 > 0 {
+		mant.Lsh(mant, uint(10*p.exp1024))
 	}
 	// nanos = mant * 10^(exp10 + 9 - len(frac)), rounded up away from zero.
-	shift := exp10 + 9 - len(fracDigits)
+	shift := p.exp10 + 9 - len(p.fracDigits)
 	if shift >= 0 {
 		mant.Mul(mant, pow10(shift))
 	} else {
@@ -230,10 +312,10 @@ func ParseQuantity(s string) (Quantity, error) {
 	if mant.CmpAbs(limitNanos) >= 0 {
 		return Quantity{}, fmt.Errorf("%q: %w", s, ErrRange)
 	}
-	if neg {
+	if p.neg {
 		mant.Neg(mant)
 	}
-	return fromNanos(mant, format), nil
+	return fromNanos(mant, p.format), nil
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
