@@ -171,10 +171,10 @@ func ParseQuantity(s string) (Quantity, error) {
 // parts is a quantity string taken apart: sign, the digits before and after
 // the dot, and the power the suffix stands for.
 type parts struct {
-	neg                  bool
+	neg                   bool
 	intDigits, fracDigits string
-	exp10, exp1024       int
-	format               Format
+	exp10, exp1024        int
+	format                Format
 }
 
 // split takes s apart, checking its syntax.
