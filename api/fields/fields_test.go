@@ -21,7 +21,7 @@ func TestParseCanonical(t *testing.T) {
 		{"  ", ""},
 		{"spec.nodeName=n1", "spec.nodeName=n1"},
 		{"spec.nodeName==n1", "spec.nodeName=n1"},
-		{" status.phase != Succeeded", "status.phase!= Succeeded"},
+		{" status.phase != Succeeded ", "status.phase!=Succeeded"},
 		{"status.phase!=Succeeded,spec.nodeName=n1,metadata.name=x", "metadata.name=x,spec.nodeName=n1,status.phase!=Succeeded"},
 		{"spec.nodeName=", "spec.nodeName="},
 		{`metadata.name=a\,b\=c\!d\\e`, `metadata.name=a\,b\=c\!d\\e`},

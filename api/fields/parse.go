@@ -6,8 +6,8 @@ import (
 )
 
 // Parse reads a field selector: comma-separated terms "path=value",
-// "path==value" or "path!=value". Whitespace around paths is ignored;
-// values are taken verbatim, with '\' escaping ',', '=', '!' and '\'.
+// "path==value" or "path!=value". Whitespace around paths and values is
+// ignored; '\' escapes ',', '=', '!' and '\' in values.
 // An empty string selects everything. Errors wrap ErrInvalid.
 func Parse(s string) (Selector, error) {
 	if strings.TrimSpace(s) == "" {
@@ -76,7 +76,7 @@ func parseTerm(term string) (Requirement, error) {
 				return Requirement{}, fmt.Errorf("%w: term %q: character %q not allowed in a field path", ErrInvalid, term, c)
 			}
 		}
-		value, err := unescape(term[i+n:])
+		value, err := unescape(strings.TrimSpace(term[i+n:]))
 		if err != nil {
 			return Requirement{}, fmt.Errorf("term %q: %w", term, err)
 		}
