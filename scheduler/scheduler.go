@@ -109,6 +109,7 @@ type Scheduler struct {
 	queue    *queue.Queue
 	snapshot *framework.Snapshot
 	events   *eventWriter
+	noms     *nominator
 	started  atomic.Bool
 
 	// nextStart, feasibleBuf, scoreBuf and rng belong to the scheduling goroutine.
@@ -145,6 +146,7 @@ func New(s store.Store, cfg Config) (*Scheduler, error) {
 		profiles: make(map[string]*framework.Framework),
 		cache:    cache.New(),
 		snapshot: framework.NewSnapshot(),
+		noms:     newNominator(),
 		bindSem:  make(chan struct{}, cfg.BindConcurrency),
 		rng:      rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
@@ -300,6 +302,7 @@ func mapsEqual(a, b map[string]string) bool {
 }
 
 func (s *Scheduler) onPodAdd(p *api.Pod) {
+	s.noms.set(p, false)
 	switch {
 	case assigned(p):
 		if terminal(p) {
@@ -313,6 +316,7 @@ func (s *Scheduler) onPodAdd(p *api.Pod) {
 }
 
 func (s *Scheduler) onPodUpdate(old, p *api.Pod) {
+	s.noms.set(p, false)
 	switch {
 	case assigned(p):
 		if !assigned(old) {
@@ -337,6 +341,7 @@ func (s *Scheduler) onPodUpdate(old, p *api.Pod) {
 }
 
 func (s *Scheduler) onPodDelete(p *api.Pod) {
+	s.noms.set(p, true)
 	if assigned(p) {
 		s.cache.RemovePod(p)
 		s.queue.MoveOnEvent(framework.ClusterEvent{Resource: framework.ResourceAssignedPod, Action: framework.ActionDelete})
@@ -612,6 +617,7 @@ func (s *Scheduler) findFeasible(ctx context.Context, fwk *framework.Framework, 
 		firstErr error
 	)
 	start := s.nextStart % n
+	noms := s.noms.forPod(pi)
 	work := func() {
 		for !stop.Load() && ctx.Err() == nil {
 			lo := int(next.Add(chunk)) - chunk
@@ -620,7 +626,12 @@ func (s *Scheduler) findFeasible(ctx context.Context, fwk *framework.Framework, 
 			}
 			for i := lo; i < min(lo+chunk, n); i++ {
 				ni := nodes[(start+i)%n]
-				st := fwk.RunFilterPlugins(ctx, state, pi, ni)
+				var st *framework.Status
+				if len(noms[ni.Name()]) > 0 {
+					st = filterWithNominated(ctx, fwk, state, pi, ni, noms[ni.Name()])
+				} else {
+					st = fwk.RunFilterPlugins(ctx, state, pi, ni)
+				}
 				if st.IsSuccess() {
 					k := int(found.Add(1))
 					if k > want {

@@ -431,3 +431,59 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestNominatedPodKeepsItsRoom(t *testing.T) {
+	e := newEnv(t, scheduler.Config{})
+	e.addNode("n1", "2", nil)
+	e.addPod(newPod("low0", "1"))
+	e.addPod(newPod("low1", "1", func(p *api.Pod) { p.Spec.Priority = 10 }))
+	e.waitBound("low0", "low1")
+	e.addPod(newPod("critical", "1", func(p *api.Pod) { p.Spec.Priority = 1000 }))
+	e.eventually("critical nominated", func() (bool, error) {
+		return e.get("critical").GetStatus().GetNominatedNodeName() == "n1", nil
+	})
+	// A pod of lower priority than the preemptor arrives while the victim
+	// is still terminating: it must not take the room made for critical.
+	e.addPod(newPod("sneaky", "1", func(p *api.Pod) { p.Spec.Priority = 500 }))
+	e.waitUnschedulable("sneaky")
+	victim := e.get("low0")
+	if victim.Metadata.DeletionTimestamp == nil {
+		t.Fatal("victim not being deleted")
+	}
+	victim.Metadata.Finalizers = nil
+	if _, err := e.pods.Update(e.ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.waitBound("critical")["critical"]; got != "n1" {
+		t.Fatalf("critical bound to %s", got)
+	}
+	if n := e.get("sneaky").Spec.NodeName; n != "" {
+		t.Fatalf("sneaky took the preemptor's room on %s", n)
+	}
+}
+
+func TestSpreadRestrictionMessage(t *testing.T) {
+	e := newEnv(t, scheduler.Config{})
+	zone := func(z string) map[string]string { return map[string]string{"topology.kubernetes.io/zone": z} }
+	e.addNode("a1", "8", zone("a"))
+	e.addNode("a2", "8", zone("a"))
+	e.addNode("b1", "1", zone("b"))
+	e.addNode("b2", "1", zone("b"))
+	spread := func(p *api.Pod) {
+		p.Metadata.Labels["app"] = "web"
+		p.Spec.TopologySpreadConstraints = []*api.TopologySpreadConstraint{{
+			MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: "DoNotSchedule",
+			LabelSelector: &api.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+		}}
+	}
+	e.addPod(newPod("web0", "100m", spread, func(p *api.Pod) { p.Spec.NodeSelector = zone("a") }))
+	e.waitBound("web0")
+	// Zone a is one ahead, so only zone b may take the next replica, and it
+	// has no cpu left for 2 cores.
+	e.addPod(newPod("web1", "2", spread))
+	msg := e.waitUnschedulable("web1")
+	want := "0/4 nodes are available: 2 Insufficient cpu, 2 node(s) didn't match pod topology spread constraints."
+	if msg != want {
+		t.Fatalf("message = %q, want %q", msg, want)
+	}
+}
