@@ -65,7 +65,7 @@ func (s *Store) submit(ctx context.Context, cmd *raftpb.Command) (itemResult, er
 		}
 		return itemResult{cmdResult: it.res, index: it.index}, nil
 	case <-ctx.Done():
-		return itemResult{}, fmt.Errorf("write outcome unknown: %w", ctx.Err())
+		return itemResult{}, fmt.Errorf("outcome unknown: %w: %w", store.ErrUnavailable, ctx.Err())
 	case <-s.done:
 		return itemResult{}, errClosed
 	}

@@ -6,19 +6,21 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 )
 
-// testTimeouts are Raft timings for tests: short enough that elections in
-// fault tests finish quickly, long enough for a loaded CI machine.
+// testConfig is a member's config for tests: Raft's default timings (a
+// loaded CI machine makes shorter leases step down spuriously), logs
+// discarded.
 func testConfig(t *testing.T, id string) Config {
 	return Config{
 		ID:                 id,
 		Dir:                t.TempDir(),
-		HeartbeatTimeout:   500 * time.Millisecond,
-		ElectionTimeout:    500 * time.Millisecond,
-		LeaderLeaseTimeout: 250 * time.Millisecond,
+		HeartbeatTimeout:   time.Second,
+		ElectionTimeout:    time.Second,
+		LeaderLeaseTimeout: 500 * time.Millisecond,
 		Logger:             slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }
@@ -61,9 +63,31 @@ func freeAddrs(t *testing.T, n int) []string {
 
 // cluster is n members over TCP on loopback.
 type cluster struct {
-	t       *testing.T
-	cfgs    []Config
+	t    *testing.T
+	cfgs []Config
+
+	mu      sync.Mutex
 	members []*Store // nil while stopped
+}
+
+// get returns member i, or nil while it is stopped.
+func (c *cluster) get(i int) *Store {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.members[i]
+}
+
+// running returns the running members.
+func (c *cluster) running() []*Store {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*Store
+	for _, m := range c.members {
+		if m != nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func newCluster(t *testing.T, n int, mod func(*Config)) *cluster {
@@ -98,7 +122,11 @@ func (c *cluster) start(i int) {
 	var err error
 	for attempt := 0; attempt < 50; attempt++ {
 		// The port may still be held by the previous incarnation briefly.
-		if c.members[i], err = Open(testCtx(c.t, 30*time.Second), c.cfgs[i]); err == nil {
+		var m *Store
+		if m, err = Open(testCtx(c.t, 30*time.Second), c.cfgs[i]); err == nil {
+			c.mu.Lock()
+			c.members[i] = m
+			c.mu.Unlock()
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -107,9 +135,12 @@ func (c *cluster) start(i int) {
 }
 
 func (c *cluster) stop(i int) {
-	if c.members[i] != nil {
-		_ = c.members[i].Close()
-		c.members[i] = nil
+	c.mu.Lock()
+	m := c.members[i]
+	c.members[i] = nil
+	c.mu.Unlock()
+	if m != nil {
+		_ = m.Close()
 	}
 }
 
@@ -119,7 +150,7 @@ func (c *cluster) stopAll() {
 	}
 }
 
-// waitLeader waits until the running members agree on a leader and returns
+// waitLeader waits until the running, connected members agree on a leader and returns
 // its index.
 func (c *cluster) waitLeader(timeout time.Duration) int {
 	c.t.Helper()
@@ -127,7 +158,8 @@ func (c *cluster) waitLeader(timeout time.Duration) int {
 	for time.Now().Before(deadline) {
 		leader := -1
 		agree := true
-		for i, m := range c.members {
+		members := c.snapshotMembers()
+		for i, m := range members {
 			if m == nil {
 				continue
 			}
@@ -136,9 +168,9 @@ func (c *cluster) waitLeader(timeout time.Duration) int {
 			}
 		}
 		if leader >= 0 {
-			for _, m := range c.members {
-				if m == nil {
-					continue
+			for _, m := range members {
+				if m == nil || (m.mux != nil && m.mux.blocked.Load()) {
+					continue // stopped or partitioned
 				}
 				if id, _ := m.Leader(); id != c.cfgs[leader].ID {
 					agree = false
@@ -154,11 +186,17 @@ func (c *cluster) waitLeader(timeout time.Duration) int {
 	return -1
 }
 
+func (c *cluster) snapshotMembers() []*Store {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Store(nil), c.members...)
+}
+
 // follower returns the index of a running member that does not lead.
 func (c *cluster) follower() int {
 	c.t.Helper()
 	l := c.waitLeader(15 * time.Second)
-	for i, m := range c.members {
+	for i, m := range c.snapshotMembers() {
 		if m != nil && i != l {
 			return i
 		}
