@@ -58,6 +58,29 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// instruments are one controller's metric children, looked up once.
+type instruments struct {
+	active                                  prometheus.Gauge
+	latency                                 prometheus.Observer
+	errors, retries                         prometheus.Counter
+	success, requeue, requeueAfter, failure prometheus.Counter
+	terminal                                prometheus.Counter
+}
+
+func newInstruments(m *metrics.Metrics, name string) instruments {
+	return instruments{
+		active:       m.ActiveWorkers.WithLabelValues(name),
+		latency:      m.ReconcileTime.WithLabelValues(name),
+		errors:       m.ReconcileErrors.WithLabelValues(name),
+		retries:      m.Retries.WithLabelValues(name),
+		success:      m.ReconcileTotal.WithLabelValues(name, metrics.ResultSuccess),
+		requeue:      m.ReconcileTotal.WithLabelValues(name, metrics.ResultRequeue),
+		requeueAfter: m.ReconcileTotal.WithLabelValues(name, metrics.ResultRequeueAfter),
+		failure:      m.ReconcileTotal.WithLabelValues(name, metrics.ResultError),
+		terminal:     m.ReconcileTotal.WithLabelValues(name, metrics.ResultTerminal),
+	}
+}
+
 type source struct {
 	inf   *informer.Informer
 	mapFn handler.MapFunc
@@ -71,6 +94,7 @@ type source struct {
 type Controller struct {
 	opts Options
 	log  *slog.Logger
+	ins  instruments
 
 	mu      sync.Mutex
 	sources []source
@@ -102,7 +126,11 @@ func New(opts Options) (*Controller, error) {
 		}
 		opts.Metrics = m
 	}
-	return &Controller{opts: opts, log: opts.Logger.With("controller", opts.Name)}, nil
+	return &Controller{
+		opts: opts,
+		log:  opts.Logger.With("controller", opts.Name),
+		ins:  newInstruments(opts.Metrics, opts.Name),
+	}, nil
 }
 
 // Name returns the controller's name.
@@ -239,44 +267,43 @@ func (c *Controller) processNext(ctx context.Context, q *workqueue.Queue[reconci
 	if ctx.Err() != nil {
 		return true // draining after stop: level-triggered, the next run relists
 	}
-	name := c.opts.Name
-	m := c.opts.Metrics
+	m := &c.ins
 	log := c.log.With("key", req.String())
 
-	m.ActiveWorkers.WithLabelValues(name).Inc()
+	m.active.Inc()
 	start := c.opts.Clock.Now()
 	res, err := c.reconcile(reconcile.WithLogger(ctx, log), req)
-	m.ReconcileTime.WithLabelValues(name).Observe(c.opts.Clock.Since(start).Seconds())
-	m.ActiveWorkers.WithLabelValues(name).Dec()
+	m.latency.Observe(c.opts.Clock.Since(start).Seconds())
+	m.active.Dec()
 
 	switch {
 	case err != nil && reconcile.IsTerminal(err):
 		q.Forget(req)
-		m.ReconcileErrors.WithLabelValues(name).Inc()
-		m.ReconcileTotal.WithLabelValues(name, metrics.ResultTerminal).Inc()
+		m.errors.Inc()
+		m.terminal.Inc()
 		log.Error("reconcile failed; not retrying", "err", err)
 	case err != nil:
 		if ctx.Err() != nil {
 			return true // cancelled by stop, not a failure worth retrying
 		}
 		q.AddRateLimited(req)
-		m.ReconcileErrors.WithLabelValues(name).Inc()
-		m.Retries.WithLabelValues(name).Inc()
-		m.ReconcileTotal.WithLabelValues(name, metrics.ResultError).Inc()
+		m.errors.Inc()
+		m.retries.Inc()
+		m.failure.Inc()
 		log.Error("reconcile failed; retrying with backoff", "err", err, "retries", q.NumRequeues(req))
 	case res.RequeueAfter > 0:
 		q.Forget(req)
 		q.AddAfter(req, res.RequeueAfter)
-		m.ReconcileTotal.WithLabelValues(name, metrics.ResultRequeueAfter).Inc()
+		m.requeueAfter.Inc()
 		log.Debug("reconciled; requeue after delay", "after", res.RequeueAfter)
 	case res.Requeue:
 		q.AddRateLimited(req)
-		m.Retries.WithLabelValues(name).Inc()
-		m.ReconcileTotal.WithLabelValues(name, metrics.ResultRequeue).Inc()
+		m.retries.Inc()
+		m.requeue.Inc()
 		log.Debug("reconciled; requeue with backoff")
 	default:
 		q.Forget(req)
-		m.ReconcileTotal.WithLabelValues(name, metrics.ResultSuccess).Inc()
+		m.success.Inc()
 		log.Debug("reconciled")
 	}
 	return true
