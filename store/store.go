@@ -35,9 +35,12 @@ type Store interface {
 	// and every other non-status field. If metadata.resourceVersion is non-zero
 	// it must equal the stored one, or ErrConflict. Status is kept as stored.
 	// Removing the last finalizer of an object being deleted removes it.
+	// An update that changes nothing is not a write: it returns the stored
+	// object, bumps no revision and sends no event.
 	Update(ctx context.Context, obj api.Object) (api.Object, error)
 
-	// UpdateStatus replaces only status, with the same precondition as Update.
+	// UpdateStatus replaces only status, with the same precondition as
+	// Update; a status equal to the stored one is not a write either.
 	UpdateStatus(ctx context.Context, obj api.Object) (api.Object, error)
 
 	// Delete removes the object. If it has finalizers (or opts ask for

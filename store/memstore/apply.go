@@ -47,7 +47,8 @@ type planned struct {
 // applies, at one new revision, or none does and the error says why
 // (store.ErrNotFound, ErrAlreadyExists, ErrConflict, ErrInvalid). An
 // operation that changes nothing (a Check, or deleting an object already
-// marked for deletion) does not bump the revision. The results, one per op,
+// marked for deletion, an update that changes nothing) does not bump the
+// revision. The results, one per op,
 // belong to the caller.
 func (s *Store) Apply(cmd *Command) ([]api.Object, error) {
 	if cmd.compact != 0 || cmd.compactBefore != 0 {
@@ -172,11 +173,16 @@ func (s *Store) plan(p *planned, op *cmdOp, now, rev int64) error {
 		m.CreationTimestamp = curMeta.GetCreationTimestamp()
 		m.DeletionTimestamp = curMeta.GetDeletionTimestamp()
 		m.DeletionGracePeriodSeconds = curMeta.GetDeletionGracePeriodSeconds()
-		m.ResourceVersion = rev
 		m.Generation = curMeta.GetGeneration()
 		if specChanged(ki, p.cur, next) {
 			m.Generation++
 		}
+		m.ResourceVersion = curMeta.GetResourceVersion()
+		if proto.Equal(next, p.cur) {
+			p.result = p.cur // nothing changed: not a write
+			return nil
+		}
+		m.ResourceVersion = rev
 		p.next, p.typ, p.write, p.result = next, store.EventModified, true, next
 		if m.DeletionTimestamp != nil && len(m.Finalizers) == 0 {
 			p.next, p.typ = nil, store.EventDeleted
@@ -189,9 +195,15 @@ func (s *Store) plan(p *planned, op *cmdOp, now, rev int64) error {
 		if err := precondition(in.GetResourceVersion(), in.GetUid()); err != nil {
 			return err
 		}
+		src, cm := op.obj.ProtoReflect(), p.cur.ProtoReflect()
+		if src.Has(ki.statusField) == cm.Has(ki.statusField) &&
+			proto.Equal(src.Get(ki.statusField).Message().Interface(), cm.Get(ki.statusField).Message().Interface()) {
+			p.result = p.cur // nothing changed: not a write
+			return nil
+		}
 		next := shallowWithMeta(ki, p.cur, rev)
 		nm := next.ProtoReflect()
-		if src := op.obj.ProtoReflect(); src.Has(ki.statusField) {
+		if src.Has(ki.statusField) {
 			nm.Set(ki.statusField, src.Get(ki.statusField))
 		} else {
 			nm.Clear(ki.statusField)

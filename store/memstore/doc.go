@@ -80,5 +80,4 @@
 // Everything is in memory; there is no persistence besides Snapshot. Lists
 // copy every returned object. Objects are stored as protobuf messages: a
 // user kind must be registered in the store's registry (WithRegistry).
-// An Update is a write even when nothing changed.
 package memstore

@@ -226,6 +226,33 @@ func testUpdateStatus(t *testing.T, s store.Store) {
 	}
 }
 
+func testNoOpUpdate(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	c := asPod(t)(s.Create(ctx, pod("ns", "p", map[string]string{"a": "b"})))
+	st := proto.Clone(c).(*api.Pod)
+	st.Status = &api.PodStatus{Phase: "Running"}
+	c = asPod(t)(s.UpdateStatus(ctx, st))
+	w := watch(t, s, api.KindPod, store.WatchOptions{})
+	same := asPod(t)(s.Update(ctx, proto.Clone(c).(*api.Pod)))
+	if rv(same) != rv(c) || !proto.Equal(same, c) {
+		t.Fatalf("no-op Update wrote: rv %d -> %d", rv(c), rv(same))
+	}
+	same = asPod(t)(s.UpdateStatus(ctx, proto.Clone(c).(*api.Pod)))
+	if rv(same) != rv(c) {
+		t.Fatalf("no-op UpdateStatus wrote: rv %d -> %d", rv(c), rv(same))
+	}
+	if rev, _ := s.Revision(ctx); rev != rv(c) {
+		t.Fatalf("no-op updates moved the revision to %d from %d", rev, rv(c))
+	}
+	// The next event the watch sees is a real change.
+	c.Metadata.Labels["a"] = "c"
+	asPod(t)(s.Update(ctx, c))
+	ev := expectEvent(t, w, store.EventModified, "p")
+	if ev.Object.GetMetadata().GetLabels()["a"] != "c" {
+		t.Fatalf("first event after no-op updates: %v", ev.Object)
+	}
+}
+
 func testGenerateName(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)
 	names := map[string]bool{}

@@ -9,6 +9,7 @@
 // newStore must return an empty store serving the built-in kinds
 // (api.NewBuiltinRegistry) and release it in t.Cleanup. The suite checks
 // CRUD and the error classes, the uid, generation and resourceVersion rules,
+// updates that change nothing (not writes),
 // concurrent writers and compare-and-swap races, watch ordering under load,
 // list followed by watch with no gap, watch filters (objects entering and
 // leaving a selector), watch from a revision, compaction, selectors,

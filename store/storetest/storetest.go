@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"CallerOwnsObjects", testCallerOwnsObjects},
 		{"MetadataRules", testMetadataRules},
 		{"UpdateStatus", testUpdateStatus},
+		{"NoOpUpdate", testNoOpUpdate},
 		{"GenerateName", testGenerateName},
 		{"SecretStringData", testSecretStringData},
 		{"ClusterScoped", testClusterScoped},
