@@ -256,7 +256,9 @@ func waitExec(pid int) {
 	if err := unix.Stat("/proc/self/exe", &self); err != nil {
 		return
 	}
-	deadline := time.Now().Add(time.Second)
+	// The bound only matters on a badly overloaded machine: the exec follows
+	// within a millisecond normally, and a dead process ends the wait.
+	deadline := time.Now().Add(10 * time.Second)
 	for delay := 50 * time.Microsecond; time.Now().Before(deadline); delay = min(2*delay, 5*time.Millisecond) {
 		var st unix.Stat_t
 		// libcontainer runs init from a sealed view of this binary (an

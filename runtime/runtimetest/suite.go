@@ -494,16 +494,17 @@ func testExecCancel(t *testing.T, h *harness) {
 	sb := h.sandbox(nil)
 	id := h.run(sb, "target", longRunning)
 	h.waitState(id, runtime.ContainerRunning)
-	ctx, cancel := context.WithTimeout(h.ctx, 300*time.Millisecond)
+	// Cancel once the command has printed, so it is surely running.
+	ctx, cancel := context.WithCancel(h.ctx)
 	defer cancel()
-	var out syncBuffer
+	out := &cancelOnOutput{want: "started\n", cancel: cancel}
 	start := time.Now()
 	code, err := h.rt.Exec(ctx, id, runtime.ExecRequest{
 		Cmd:    h.env.Command(Program{Stdout: "started", IgnoreTERM: true}),
-		Stdout: &out,
+		Stdout: out,
 	})
-	if took := time.Since(start); took > 20*time.Second {
-		t.Fatalf("Exec returned %v after its context ended", took)
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("Exec returned %v after it started; its context ended", took)
 	}
 	if err == nil && code == 0 {
 		t.Fatalf("a killed exec reports success")
@@ -515,6 +516,21 @@ func testExecCancel(t *testing.T, h *harness) {
 	if st := h.status(id); st.State != runtime.ContainerRunning {
 		t.Fatalf("container is %s after a cancelled exec", st.State)
 	}
+}
+
+// cancelOnOutput calls cancel once the output written to it equals want.
+type cancelOnOutput struct {
+	syncBuffer
+	want   string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnOutput) Write(p []byte) (int, error) {
+	n, err := c.syncBuffer.Write(p)
+	if c.String() == c.want {
+		c.cancel()
+	}
+	return n, err
 }
 
 func testConcurrent(t *testing.T, h *harness) {
