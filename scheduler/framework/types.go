@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/api/labels"
@@ -53,6 +55,33 @@ func (r *Resource) set(name string, q resource.Quantity) {
 		}
 		r.Scalar[name] = q.Value()
 	}
+}
+
+// quantityCache remembers parsed quantities: the same few strings ("100m",
+// "512Mi") recur in every pod, and exact parsing allocates. Quantities are
+// immutable, so sharing them is safe. The cache stops growing at
+// maxCachedQuantities entries.
+var (
+	quantityCache   sync.Map // string -> resource.Quantity
+	quantityEntries atomic.Int64
+)
+
+const maxCachedQuantities = 4096
+
+func parseQuantity(s string) (resource.Quantity, error) {
+	if q, ok := quantityCache.Load(s); ok {
+		return q.(resource.Quantity), nil
+	}
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return q, err
+	}
+	if quantityEntries.Load() < maxCachedQuantities {
+		if _, loaded := quantityCache.LoadOrStore(s, q); !loaded {
+			quantityEntries.Add(1)
+		}
+	}
+	return q, nil
 }
 
 // Add adds o to r.
@@ -230,17 +259,21 @@ func NewPodInfo(pod *api.Pod) *PodInfo {
 	sum := func(cs []*api.Container, nonZero bool) Resource {
 		var total Resource
 		for _, c := range cs {
-			l, err := resource.ParseList(c.GetResources().GetRequests())
-			if err != nil {
-				errs = append(errs, fmt.Errorf("container %s: %w", c.GetName(), err))
-				continue
+			reqs := c.GetResources().GetRequests()
+			var r Resource
+			for name, str := range reqs {
+				q, err := parseQuantity(str)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("container %s: %s: %w", c.GetName(), name, err))
+					continue
+				}
+				r.set(name, q)
 			}
-			r := ResourceFromList(l)
 			if nonZero {
-				if _, ok := l[resource.CPU]; !ok {
+				if _, ok := reqs[resource.CPU]; !ok {
 					r.MilliCPU = DefaultMilliCPURequest
 				}
-				if _, ok := l[resource.Memory]; !ok {
+				if _, ok := reqs[resource.Memory]; !ok {
 					r.Memory = DefaultMemoryRequest
 				}
 			}
@@ -443,7 +476,7 @@ func (n *NodeInfo) SetNode(node *api.Node) {
 	}
 	n.Allocatable = Resource{}
 	for name, s := range src {
-		q, err := resource.ParseQuantity(s)
+		q, err := parseQuantity(s)
 		if err != nil {
 			continue
 		}
