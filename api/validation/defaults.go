@@ -37,7 +37,13 @@ func Default(obj api.Object) {
 		defaultService(o.Spec)
 	case *api.Endpoints:
 		for _, s := range o.GetSubsets() {
+			if s == nil {
+				continue
+			}
 			for _, p := range s.GetPorts() {
+				if p == nil {
+					continue
+				}
 				if p.Protocol == "" {
 					p.Protocol = "TCP"
 				}
@@ -177,6 +183,9 @@ func Default(obj api.Object) {
 			}}
 		}
 		for _, r := range []*api.HPAScalingRules{s.GetBehavior().GetScaleUp(), s.GetBehavior().GetScaleDown()} {
+			if r == nil {
+				continue
+			}
 			if r != nil && r.SelectPolicy == "" {
 				r.SelectPolicy = "Max"
 			}
@@ -203,6 +212,9 @@ func Default(obj api.Object) {
 
 func defaultSubjects(subjects []*api.Subject) {
 	for _, s := range subjects {
+		if s == nil {
+			continue
+		}
 		if (s.Kind == "User" || s.Kind == "Group") && s.ApiGroup == "" {
 			s.ApiGroup = "rbac.authorization.k8s.io"
 		}
@@ -310,12 +322,21 @@ func defaultPodSpec(s *api.PodSpec) {
 		s.SchedulerName = DefaultSchedulerName
 	}
 	for _, c := range s.InitContainers {
+		if c == nil {
+			continue
+		}
 		defaultContainer(c)
 	}
 	for _, c := range s.Containers {
+		if c == nil {
+			continue
+		}
 		defaultContainer(c)
 	}
 	for _, v := range s.Volumes {
+		if v == nil {
+			continue
+		}
 		if cm := v.ConfigMap; cm != nil && cm.DefaultMode == nil {
 			cm.DefaultMode = proto.Int32(DefaultVolumeMode)
 		}
@@ -330,6 +351,9 @@ func defaultPodSpec(s *api.PodSpec) {
 		}
 	}
 	for _, t := range s.Tolerations {
+		if t == nil {
+			continue
+		}
 		if t.Operator == "" {
 			t.Operator = "Equal"
 		}
@@ -344,21 +368,33 @@ func defaultContainer(c *api.Container) {
 		c.TerminationMessagePath = DefaultTerminationMessagePath
 	}
 	for _, p := range c.Ports {
+		if p == nil {
+			continue
+		}
 		if p.Protocol == "" {
 			p.Protocol = "TCP"
 		}
 	}
 	for _, p := range []*api.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+		if p == nil {
+			continue
+		}
 		defaultProbe(p)
 	}
 	if lc := c.Lifecycle; lc != nil {
 		for _, h := range []*api.LifecycleHandler{lc.PostStart, lc.PreStop} {
+			if h == nil {
+				continue
+			}
 			if h != nil {
 				defaultHTTPGet(h.HttpGet)
 			}
 		}
 	}
 	for _, e := range c.Env {
+		if e == nil {
+			continue
+		}
 		if f := e.GetValueFrom().GetFieldRef(); f != nil && f.ApiVersion == "" {
 			f.ApiVersion = "v1"
 		}
@@ -441,6 +477,9 @@ func defaultService(s *api.ServiceSpec) {
 		s.ExternalTrafficPolicy = "Cluster"
 	}
 	for _, p := range s.Ports {
+		if p == nil {
+			continue
+		}
 		if p.Protocol == "" {
 			p.Protocol = "TCP"
 		}

@@ -37,7 +37,7 @@ func ValidateUpdate(obj, old api.Object) error {
 		os := old.(*api.Job).GetSpec()
 		e.immutableMsg("spec.selector", o.GetSpec().GetSelector(), os.GetSelector())
 		e.immutableMsg("spec.template", o.GetSpec().GetTemplate(), os.GetTemplate())
-		if o.GetSpec().Completions != nil || os.Completions != nil {
+		if (o.GetSpec() != nil && o.GetSpec().Completions != nil) || (os != nil && os.Completions != nil) {
 			e.immutable("spec.completions", o.GetSpec().GetCompletions(), os.GetCompletions())
 		}
 		e.immutable("spec.completionMode", o.GetSpec().GetCompletionMode(), os.GetCompletionMode())
@@ -47,7 +47,9 @@ func ValidateUpdate(obj, old api.Object) error {
 			e.immutable("spec.clusterIP", ns.GetClusterIp(), os.GetClusterIp())
 		}
 	case *api.PersistentVolumeClaim:
-		ns, os := proto.Clone(o.GetSpec()).(*api.PersistentVolumeClaimSpec), proto.Clone(old.(*api.PersistentVolumeClaim).GetSpec()).(*api.PersistentVolumeClaimSpec)
+		ns, os := &api.PersistentVolumeClaimSpec{}, &api.PersistentVolumeClaimSpec{}
+		proto.Merge(ns, o.GetSpec())
+		proto.Merge(os, old.(*api.PersistentVolumeClaim).GetSpec())
 		nr, or := ns.GetResources().GetRequests()["storage"], os.GetResources().GetRequests()["storage"]
 		if nq, oq, ok := parseBoth(nr, or); ok && nq.Cmp(oq) < 0 {
 			e.invalid("spec.resources.requests[storage]", nr, "may not be less than the previous request %s", or)

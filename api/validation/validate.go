@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/api/resource"
 )
@@ -46,6 +48,12 @@ func ValidateObject(obj api.Object) error {
 
 func validate(obj api.Object) ErrorList {
 	e := &errs{}
+	// The rules below assume lists hold no nil entries (protobuf cannot
+	// encode them anyway); report any first, and stop there.
+	e.nilEntries(obj.ProtoReflect(), "")
+	if len(e.list) > 0 {
+		return e.list
+	}
 	scope, nameKind := api.Namespaced, subdomainName
 	if info, err := api.Builtin().KindOf(obj); err == nil {
 		scope = info.Scope
@@ -135,6 +143,36 @@ func validate(obj api.Object) ErrorList {
 		}
 	}
 	return e.list
+}
+
+// nilEntries reports nil elements of message lists and maps, anywhere in m.
+func (e *errs) nilEntries(m protoreflect.Message, p path) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		fp := p.child(fd.JSONName())
+		switch {
+		case fd.IsList() && fd.Kind() == protoreflect.MessageKind:
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				if em := l.Get(i).Message(); em.IsValid() {
+					e.nilEntries(em, fp.index(i))
+				} else {
+					e.required(fp.index(i), "list entries may not be null")
+				}
+			}
+		case fd.IsMap() && fd.MapValue().Kind() == protoreflect.MessageKind:
+			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				if em := mv.Message(); em.IsValid() {
+					e.nilEntries(em, fp.key(k.String()))
+				} else {
+					e.required(fp.key(k.String()), "map values may not be null")
+				}
+				return true
+			})
+		case !fd.IsList() && !fd.IsMap() && fd.Kind() == protoreflect.MessageKind:
+			e.nilEntries(v.Message(), fp)
+		}
+		return true
+	})
 }
 
 // meta checks ObjectMeta.
