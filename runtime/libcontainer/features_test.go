@@ -613,3 +613,33 @@ func TestExecTTY(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveImageInUse: removing an image that a container runs from keeps
+// the layers the container's root needs; the next removal frees them.
+func TestRemoveImageInUse(t *testing.T) {
+	f := newFixture(t, nil)
+	sb := f.sandbox(nil)
+	id := f.start(sb, runtime.ContainerConfig{Command: sleeper})
+	if err := f.rt.RemoveImage(f.ctx, f.ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.rt.ImageStatus(f.ctx, f.ref); !errors.Is(err, runtime.ErrNotFound) {
+		t.Fatalf("ImageStatus after removal: %v", err)
+	}
+	if out, code := f.exec(id, "ls /bin/busybox"); code != 0 || out != "/bin/busybox" {
+		t.Fatalf("container root after its image was removed: %q, %d", out, code)
+	}
+	layers := filepath.Join(f.env.stateDir, "images", "layers")
+	if entries, _ := os.ReadDir(layers); len(entries) != 2 {
+		t.Fatalf("layers in use were pruned: %d left", len(entries))
+	}
+	if err := f.rt.RemovePodSandbox(f.ctx, sb); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.rt.RemoveImage(f.ctx, f.ref); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(layers); len(entries) != 0 {
+		t.Fatalf("%d unused layers kept", len(entries))
+	}
+}

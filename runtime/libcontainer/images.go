@@ -21,8 +21,10 @@ func (r *Runtime) ListImages(ctx context.Context) ([]*runtime.Image, error) {
 	return r.images.List()
 }
 
-// RemoveImage implements runtime.ImageService. The image's layers are freed
-// once no image and no existing container uses them.
+// RemoveImage implements runtime.ImageService. It then frees every layer no
+// image and no existing container uses; layers a container still needed are
+// freed by a later RemoveImage (of any reference) after that container is
+// removed.
 func (r *Runtime) RemoveImage(ctx context.Context, ref string) error {
 	if err := r.images.Remove(ref); err != nil {
 		return err
