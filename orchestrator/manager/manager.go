@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/orchestrator/events"
 	"github.com/coxswain-io/coxswain/orchestrator/leaderelection"
 	"github.com/coxswain-io/coxswain/orchestrator/metrics"
@@ -409,4 +410,19 @@ func (m *Manager) checkHandler(set map[string]Check, informers bool) http.Handle
 		}
 		fmt.Fprintln(w, "ok")
 	})
+}
+
+// ListerFor returns typed reads over m's shared informer of T's kind,
+// creating the informer on first use.
+func ListerFor[T api.Object](m *Manager) (informer.Lister[T], error) {
+	var zero T
+	info, err := m.opts.Store.Registry().KindOf(zero)
+	if err != nil {
+		return informer.Lister[T]{}, fmt.Errorf("manager: %w", err)
+	}
+	inf, err := m.Informer(info.Kind)
+	if err != nil {
+		return informer.Lister[T]{}, err
+	}
+	return informer.ListerFor[T](inf), nil
 }

@@ -284,3 +284,24 @@ func TestLeadershipLossStopsOnlyLeaderRunnables(t *testing.T) {
 		return a.leaderOnly.running.Load() == 1 && a.leaderOnly.starts.Load() == 2
 	})
 }
+
+func TestListerForSharesTheInformer(t *testing.T) {
+	s := memstore.New()
+	mgr, err := manager.New(manager.Options{Store: s, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := manager.ListerFor[*api.Pod](mgr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf, _ := mgr.Informer(api.KindPod)
+	if pods.Informer() != inf {
+		t.Fatal("ListerFor made a second informer")
+	}
+	start(t, mgr)
+	if _, err := s.Create(context.Background(), &api.Pod{Metadata: &api.ObjectMeta{Namespace: "ns", Name: "p"}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "pod in cache", func() bool { _, ok := pods.Get("ns", "p"); return ok })
+}
