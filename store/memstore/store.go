@@ -75,6 +75,7 @@ func (s *Store) Registry() *api.Registry { return s.reg }
 // message cached.
 type kindInfo struct {
 	api.KindInfo
+	desc        protoreflect.MessageDescriptor
 	statusField protoreflect.FieldDescriptor
 	metaField   protoreflect.FieldDescriptor
 	// specFields are every field but metadata and status: a change to any
@@ -91,7 +92,7 @@ func (s *Store) kind(name string) (*kindInfo, error) {
 		return nil, fmt.Errorf("%w: %w", store.ErrInvalid, err)
 	}
 	desc := info.New().ProtoReflect().Descriptor()
-	ki := &kindInfo{KindInfo: info, statusField: desc.Fields().ByName("status"), metaField: desc.Fields().ByName("metadata")}
+	ki := &kindInfo{KindInfo: info, desc: desc, statusField: desc.Fields().ByName("status"), metaField: desc.Fields().ByName("metadata")}
 	for i := 0; i < desc.Fields().Len(); i++ {
 		fd := desc.Fields().Get(i)
 		if fd != ki.statusField && fd != ki.metaField {

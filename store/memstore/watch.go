@@ -104,6 +104,9 @@ func (s *Store) Watch(ctx context.Context, kind string, opts store.WatchOptions)
 	if err != nil {
 		return nil, err
 	}
+	if opts.Revision < 0 {
+		return nil, store.Errorf(store.ErrInvalid, "watch from negative revision %d", opts.Revision)
+	}
 	lsel, fsel, err := parseSelectors(ki, opts.LabelSelector, opts.FieldSelector)
 	if err != nil {
 		return nil, err
@@ -129,7 +132,7 @@ func parseSelectors(ki *kindInfo, ls, fs string) (labels.Selector, fields.Select
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", store.ErrInvalid, err)
 	}
-	if err := fields.Validate(fsel, ki.New().ProtoReflect().Descriptor()); err != nil {
+	if err := fields.Validate(fsel, ki.desc); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", store.ErrInvalid, err)
 	}
 	return lsel, fsel, nil
