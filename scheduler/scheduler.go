@@ -110,6 +110,7 @@ type Scheduler struct {
 	snapshot *framework.Snapshot
 	events   *eventWriter
 	noms     *nominator
+	pods     atomic.Pointer[informer.Informer]
 	started  atomic.Bool
 
 	// nextStart, feasibleBuf, scoreBuf and rng belong to the scheduling goroutine.
@@ -222,6 +223,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		UpdateFunc: func(old, o api.Object) { s.onNodeUpdate(old.(*api.Node), o.(*api.Node)) },
 		DeleteFunc: func(o api.Object) { s.cache.RemoveNode(o.(*api.Node)) },
 	})
+	s.pods.Store(podInf)
 	podReg := podInf.AddEventHandler(informer.HandlerFuncs{
 		AddFunc:    func(o api.Object) { s.onPodAdd(o.(*api.Pod)) },
 		UpdateFunc: func(old, o api.Object) { s.onPodUpdate(old.(*api.Pod), o.(*api.Pod)) },
@@ -350,6 +352,21 @@ func (s *Scheduler) onPodDelete(p *api.Pod) {
 	s.queue.Delete(p)
 }
 
+// stillPending reports whether the watch still shows pod (same uid) without
+// a node.
+func (s *Scheduler) stillPending(pod *api.Pod) bool {
+	inf := s.pods.Load()
+	if inf == nil {
+		return true
+	}
+	obj, ok := inf.Get(pod.GetMetadata().GetNamespace(), pod.GetMetadata().GetName())
+	if !ok {
+		return false
+	}
+	cur, ok := obj.(*api.Pod)
+	return ok && cur.GetMetadata().GetUid() == pod.GetMetadata().GetUid() && !assigned(cur)
+}
+
 // FitError says why a pod fits on no node.
 type FitError struct {
 	Pod      *api.Pod
@@ -472,6 +489,9 @@ func (s *Scheduler) bind(ctx context.Context, fwk *framework.Framework, state *f
 	}
 	if !store.IsConflict(err) {
 		s.log.Warn("bind failed", "pod", framework.PodKey(pod), "node", node, "err", err)
+	}
+	if !s.stillPending(pod) {
+		return // deleted or bound meanwhile: the watch has the last word
 	}
 	s.queue.Requeue(qp, false)
 }
