@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -413,5 +414,38 @@ func TestApplyResultsAreCopies(t *testing.T) {
 	got, _ := s.Get(ctx, api.KindPod, "ns", "a")
 	if proto.Equal(got, res[0]) {
 		t.Fatal("Apply result shares state with the store")
+	}
+}
+
+// TestNoGoroutineLeak checks that the dispatcher and drain goroutines end
+// once every watch has ended.
+func TestNoGoroutineLeak(t *testing.T) {
+	ctx := ctxT(t)
+	base := runtime.NumGoroutine()
+	s := New(WithWatchBuffer(1, 1000))
+	var ws []store.Watch
+	for i := range 10 {
+		w, err := s.Watch(ctx, api.KindPod, store.WatchOptions{FieldSelector: fmt.Sprintf("spec.nodeName=n%d", i%2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, w)
+	}
+	for i := range 20 {
+		if _, err := s.Create(ctx, testPod("ns", fmt.Sprintf("p%d", i), fmt.Sprintf("n%d", i%2))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range ws {
+		w.Stop()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines, want %d:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
 	}
 }
