@@ -37,6 +37,8 @@ type Document struct {
 	Object api.Object
 	// Err joins every *Error found in the document, or is nil.
 	Err error
+
+	root *yaml.Node
 }
 
 // Decode decodes every document in data into typed objects through reg
@@ -157,7 +159,7 @@ func newBudget() *int {
 // items share the List's budget and may not be Lists themselves.
 func decodeDocument(index int, n *yaml.Node, reg *api.Registry, budget *int, inList bool) []Document {
 	d := &decoder{doc: index, budget: budget}
-	doc := Document{Index: index, Line: n.Line}
+	doc := Document{Index: index, Line: n.Line, root: n}
 	n = d.resolve(n)
 	if n == nil {
 		doc.Err = errors.Join(d.errs...)

@@ -5,7 +5,8 @@
 // validate decodes, defaults and validates Kubernetes-shaped manifests
 // offline, with no control plane, so platform teams can run it in CI. It
 // prints one line per valid object ("ok apps/v1 Deployment shop/web") and
-// one line per problem, each naming the file, document and field path, and
+// one line per problem, each naming the file, document, line and field
+// path, and
 // exits 1 if any object is invalid (2 on bad usage, 3 if an input cannot
 // be read).
 //

@@ -104,7 +104,7 @@ func TestValidateStdinAndUsage(t *testing.T) {
 		{"stdin ok", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n", []string{"validate", "-f", "-"}, exitOK, "ok v1 Namespace shop\n", ""},
 		{"stdin quiet", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n", []string{"validate", "-q", "-"}, exitOK, "", ""},
 		{"stdin invalid", "apiVersion: v1\nkind: Namespace\nmetadata: {name: Shop}\n", []string{"validate", "-f", "-"}, exitFailed,
-			"invalid v1 Namespace Shop (-, document 0): metadata.name: invalid value \"Shop\": must be a lower-case RFC 1123 label: at most 63 characters of a-z, 0-9 and '-', starting and ending with an alphanumeric character\n", ""},
+			"invalid v1 Namespace Shop (-, document 0, line 3): metadata.name: invalid value \"Shop\": must be a lower-case RFC 1123 label: at most 63 characters of a-z, 0-9 and '-', starting and ending with an alphanumeric character\n", ""},
 		{"no files", "", []string{"validate"}, exitUsage, "", "usage: coxctl validate"},
 		{"missing file", "", []string{"validate", "-f", "testdata/nope.yaml"}, exitIOError, "", "no such file"},
 		{"bad flag", "", []string{"validate", "-x"}, exitUsage, "", "flag provided but not defined"},

@@ -106,8 +106,13 @@ func validateStream(w io.Writer, name string, data []byte, reg *api.Registry, qu
 		validation.Default(d.Object)
 		if verr := validation.ValidateObject(d.Object); verr != nil {
 			ok = false
-			for _, line := range errorLines(verr) {
-				fmt.Fprintf(w, "invalid %s (%s, document %d): %s\n", id, name, d.Index, line)
+			var list validation.ErrorList
+			if !errors.As(verr, &list) {
+				fmt.Fprintf(w, "invalid %s (%s, document %d): %v\n", id, name, d.Index, verr)
+				continue
+			}
+			for _, fe := range list {
+				fmt.Fprintf(w, "invalid %s (%s, document %d, line %d): %s\n", id, name, d.Index, d.LineOf(fe.Path), fe)
 			}
 			continue
 		}
