@@ -12,6 +12,11 @@ import (
 // Framework runs the plugins of one Profile. Run* methods follow the
 // scheduling pipeline; the scheduler (or any other caller, such as a test
 // or a custom scheduler) drives the cycle and sets the snapshot before it.
+//
+// Concurrency: one scheduling cycle runs at a time per Framework (the
+// snapshot is shared by the cycle's calls); within a cycle, Filter and Score
+// run on several goroutines, and Bind may run concurrently with the next
+// cycles. SetSnapshot is called between cycles.
 type Framework struct {
 	profile     Profile
 	parallelism int
