@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"slices"
+	"strconv"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -93,15 +94,9 @@ type opError struct {
 	err error
 }
 
-func (e *opError) Error() string { return "txn op " + itoa(e.i) + ": " + e.err.Error() }
+func (e *opError) Error() string { return "txn op " + strconv.Itoa(e.i) + ": " + e.err.Error() }
 func (e *opError) Unwrap() error { return e.err }
 
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
-}
 
 func (s *Store) plan(p *planned, op *cmdOp, now, rev int64) error {
 	ki, err := s.kind(op.kind)
