@@ -97,7 +97,6 @@ type opError struct {
 func (e *opError) Error() string { return "txn op " + strconv.Itoa(e.i) + ": " + e.err.Error() }
 func (e *opError) Unwrap() error { return e.err }
 
-
 func (s *Store) plan(p *planned, op *cmdOp, now, rev int64) error {
 	ki, err := s.kind(op.kind)
 	if err != nil {
