@@ -23,6 +23,9 @@
 // path (spec.template.spec.containers[0].imagee) and the line. The decoder
 // never panics, whatever its input.
 //
+// DecodeDocuments reports each document on its own, and Document.LineOf
+// maps a field path (from a validation error, say) back to its line.
+//
 // Encode writes an object back in the same shape, apiVersion and kind first,
 // omitting unset fields, so that Decode(Encode(obj)) equals obj.
 package manifest
