@@ -24,3 +24,15 @@ func TestConformanceSmallBuffers(t *testing.T) {
 		return s
 	})
 }
+
+// TestConformanceWithLatency runs the suite with every operation delayed,
+// as a replicated or remote backend would be, to keep the suite free of
+// timing assumptions.
+func TestConformanceWithLatency(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s := memstore.New(memstore.WithBookmarkInterval(100 * time.Millisecond))
+		s.InjectFault(memstore.Fault{Delay: 200 * time.Microsecond})
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
