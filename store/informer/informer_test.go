@@ -379,6 +379,12 @@ func (b *breakableStore) breakWatch(err error) {
 	w.inner.Stop()
 }
 
+func (b *breakableStore) watching() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.current != nil
+}
+
 func (b *breakableStore) open() {
 	b.mu.Lock()
 	close(b.gate)
@@ -420,6 +426,7 @@ func TestRelist(t *testing.T) {
 			inf.AddEventHandler(rec)
 			run(t, inf)
 			eventually(t, "initial adds", func() bool { return len(rec.seen()) == 3 })
+			eventually(t, "the informer to watch", bs.watching)
 
 			bs.breakWatch(tt.cause)
 			// While the informer cannot list or watch, the store moves on.
