@@ -121,7 +121,6 @@ func run(numNodes, numPods int, variant string) (float64, float64, error) {
 				return
 			}
 		}
-		fmt.Fprintf(os.Stderr, "created %d pods in %v\n", numPods, time.Since(start))
 	})
 	deadline := time.Now().Add(10 * time.Minute)
 	for sch.Scheduled() < int64(numPods) {
