@@ -51,7 +51,7 @@ func (r *requests) count(ns, name string) int {
 	return r.seen[reconcile.Request{Namespace: ns, Name: name}]
 }
 
-func newManager(t *testing.T, s store.Store) *manager.Manager {
+func newManager(t testing.TB, s store.Store) *manager.Manager {
 	t.Helper()
 	mgr, err := manager.New(manager.Options{Store: s, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
