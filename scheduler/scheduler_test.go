@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -486,4 +487,63 @@ func TestSpreadRestrictionMessage(t *testing.T) {
 	if msg != want {
 		t.Fatalf("message = %q, want %q", msg, want)
 	}
+}
+
+// TestNeverOvercommits is a property test: random nodes and random pods,
+// created while the scheduler runs; whatever it decides, no node's bound
+// pods may request more than it offers, and every pod that stays pending
+// says why.
+func TestNeverOvercommits(t *testing.T) {
+	e := newEnv(t, scheduler.Config{})
+	rng := rand.New(rand.NewPCG(1, 2))
+	alloc := map[string]int64{}
+	for i := range 8 {
+		name := fmt.Sprintf("n%d", i)
+		cpu := 1 + rng.Int64N(4)
+		alloc[name] = cpu * 1000
+		e.addNode(name, fmt.Sprint(cpu), nil)
+	}
+	var names []string
+	for i := range 60 {
+		n := fmt.Sprintf("p%02d", i)
+		names = append(names, n)
+		e.addPod(newPod(n, fmt.Sprintf("%dm", 100+rng.Int64N(900)), func(p *api.Pod) { p.Spec.Priority = int32(rng.IntN(3)) }))
+	}
+	var pods []*api.Pod
+	e.eventually("every pod bound or marked unschedulable", func() (bool, error) {
+		pods = pods[:0]
+		for _, n := range names {
+			p := e.get(n)
+			if p.Spec.NodeName == "" && !hasCondition(p, "False") {
+				return false, fmt.Errorf("%s undecided", n)
+			}
+			pods = append(pods, p)
+		}
+		return true, nil
+	})
+	used := map[string]int64{}
+	for _, p := range pods {
+		if p.Spec.NodeName != "" && p.Metadata.DeletionTimestamp == nil {
+			q := p.Spec.Containers[0].Resources.Requests["cpu"]
+			var m int64
+			if _, err := fmt.Sscanf(q, "%dm", &m); err != nil {
+				t.Fatal(err)
+			}
+			used[p.Spec.NodeName] += m
+		}
+	}
+	for n, u := range used {
+		if u > alloc[n] {
+			t.Errorf("node %s: %dm requested of %dm", n, u, alloc[n])
+		}
+	}
+}
+
+func hasCondition(p *api.Pod, status string) bool {
+	for _, c := range p.GetStatus().GetConditions() {
+		if c.Type == scheduler.ConditionPodScheduled && c.Status == status {
+			return true
+		}
+	}
+	return false
 }
