@@ -54,6 +54,8 @@ type badRequest struct {
 	code   int
 	reason string
 	err    error
+	// allow lists the methods a 405 answer names in its Allow header.
+	allow []string
 }
 
 func (e *badRequest) Error() string { return e.err.Error() }

@@ -258,6 +258,10 @@ func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, err error, 
 		s.cfg.Logger.Error("remote: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	f := responseFormat(r.Header.Get("Accept"))
+	var br *badRequest
+	if errors.As(err, &br) && len(br.allow) > 0 {
+		w.Header().Set("Allow", strings.Join(br.allow, ", "))
+	}
 	w.Header().Set("Content-Type", f.mediaType())
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(int(st.GetCode()))
@@ -277,8 +281,8 @@ func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, o
 }
 
 func methodNotAllowed(r *http.Request, allowed ...string) error {
-	return newRequestError(http.StatusMethodNotAllowed, ReasonMethodNotAllowed,
-		fmt.Errorf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
+	return &badRequest{code: http.StatusMethodNotAllowed, reason: ReasonMethodNotAllowed, allow: allowed,
+		err: fmt.Errorf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", "))}
 }
 
 func (s *Server) authorize(r *http.Request, a Attributes) error {

@@ -317,3 +317,16 @@ func TestServerStart(t *testing.T) {
 		t.Fatal("NewClient with a bad URL succeeded")
 	}
 }
+
+func TestMethodNotAllowedNamesAllowed(t *testing.T) {
+	e := newEnv(t, envOptions{noClient: true})
+	req, _ := http.NewRequest("PATCH", e.http.URL+"/api/v1/namespaces/ns/pods/p", strings.NewReader("{}"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, PUT, DELETE" {
+		t.Fatalf("PATCH = %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}
