@@ -171,6 +171,9 @@ func (f *Framework) RunPreFilterPlugins(ctx context.Context, state *CycleState, 
 	var skip map[string]bool
 	for _, p := range f.preFilter {
 		st := p.PreFilter(ctx, state, pod)
+		if rs := state.restrictStatus; rs != nil && rs.Plugin() == "" {
+			rs.WithPlugin(p.Name())
+		}
 		switch {
 		case st.IsSkip():
 			if skip == nil {

@@ -370,3 +370,30 @@ func TestPreemptionKeepsAntiAffinityState(t *testing.T) {
 		t.Fatalf("res %+v st %v", res, st.AsError())
 	}
 }
+
+func TestPodTopologySpreadRestrictsNodes(t *testing.T) {
+	web := mkPod("w1", podLabels("app", "web"))
+	nodes := zoneNodes(map[string][]*api.Pod{"a1": {web}})
+	fwk := newFramework(t, nodes, plugins.NamePodTopologySpread)
+	state := framework.NewCycleState()
+	pod := framework.NewPodInfo(mkPod("p", podLabels("app", "web"), func(p *api.Pod) {
+		p.Spec.TopologySpreadConstraints = []*api.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "zone", LabelSelector: sel("app", "web")}}
+	}))
+	if st := fwk.RunPreFilterPlugins(context.Background(), state, pod); !st.IsSuccess() {
+		t.Fatal(st.AsError())
+	}
+	got, others, ok := state.NodeRestriction()
+	if !ok {
+		t.Fatal("no restriction")
+	}
+	var names []string
+	for _, n := range got {
+		names = append(names, n.Name())
+	}
+	if !slices.Equal(names, []string{"b1", "c1"}) {
+		t.Fatalf("restricted to %v, want [b1 c1]", names)
+	}
+	if others.Plugin() != plugins.NamePodTopologySpread || others.Message() != plugins.ReasonTopologySpread {
+		t.Fatalf("status of the others: %q from %q", others.Message(), others.Plugin())
+	}
+}
