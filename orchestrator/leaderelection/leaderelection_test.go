@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/orchestrator/clock"
 	"github.com/coxswain-io/coxswain/orchestrator/leaderelection"
 	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/store/memstore"
@@ -201,4 +202,53 @@ func TestRunReturnsErrLeadershipLostWhenRenewFails(t *testing.T) {
 	if e.IsLeader() {
 		t.Fatal("still leader after losing the lease")
 	}
+}
+
+// With a fake clock: a follower takes over exactly when LeaseDuration has
+// passed on its own clock since it last saw the lease change.
+func TestTakeoverTimingWithFakeClock(t *testing.T) {
+	s := memstore.New()
+	fc := clock.NewFake(time.Unix(1_000_000, 0))
+	cfg := func(id string) leaderelection.Config {
+		return leaderelection.Config{Store: s, Name: "l", Identity: id, Clock: fc,
+			LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}
+	}
+	a, err := leaderelection.New(cfg("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, acancel := context.WithCancel(context.Background())
+	aDone := make(chan error, 1)
+	go func() { aDone <- a.Run(actx, func(ctx context.Context) { <-ctx.Done() }) }()
+	eventually(t, "a to lead", a.IsLeader)
+	acancel() // a dies without releasing
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	// Fire the renew timer a left behind, so Waiters counts only b's.
+	fc.Step(2 * time.Second)
+	if n := fc.Waiters(); n != 0 {
+		t.Fatalf("%d stale waiters", n)
+	}
+
+	b, err := leaderelection.New(cfg("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bctx, bcancel := context.WithCancel(context.Background())
+	defer bcancel()
+	var bLeading atomic.Bool
+	go func() { _ = b.Run(bctx, func(ctx context.Context) { bLeading.Store(true); <-ctx.Done() }) }()
+	// b first sees the lease at the fake time t0; it retries every 2s.
+	for elapsed := time.Duration(0); elapsed < 14*time.Second; elapsed += 2 * time.Second {
+		eventually(t, "b to wait for its next attempt", func() bool { return fc.Waiters() > 0 })
+		if bLeading.Load() {
+			t.Fatalf("b took over after %v, before the 15s lease expired", elapsed)
+		}
+		fc.Step(2 * time.Second)
+	}
+	// At t0+14s b still waits; at t0+16s the lease has expired.
+	eventually(t, "b to wait", func() bool { return fc.Waiters() > 0 })
+	fc.Step(2 * time.Second)
+	eventually(t, "b to take over", bLeading.Load)
 }
