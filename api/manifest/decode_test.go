@@ -9,6 +9,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/api/manifest"
+	"github.com/coxswain-io/coxswain/api/validation"
 )
 
 const deploymentYAML = `# a real Kubernetes manifest, unchanged
@@ -280,8 +281,12 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("error %v is not a *manifest.Error", err)
 			}
 		}
-		// Whatever decoded must survive a round trip.
+		// Whatever decoded must survive a round trip, and defaulting and
+		// validation must never panic on it.
 		for _, obj := range objs {
+			defaulted := proto.Clone(obj).(api.Object)
+			validation.Default(defaulted)
+			_ = validation.ValidateObject(defaulted)
 			for _, format := range []manifest.Format{manifest.YAML, manifest.JSON} {
 				b, err := manifest.Encode(obj, format)
 				if err != nil {
