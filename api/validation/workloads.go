@@ -198,6 +198,8 @@ func (e *errs) cronJob(s *api.CronJobSpec, p path) {
 	} else if err := ValidateSchedule(s.GetSchedule()); err != nil {
 		e.invalid(p.child("schedule"), s.GetSchedule(), "%s", err)
 	}
+	// Time zones are resolved with time.LoadLocation: the host's zone
+	// database, or the one a program embeds by importing time/tzdata.
 	if s.TimeZone != nil {
 		if _, err := time.LoadLocation(s.GetTimeZone()); err != nil || s.GetTimeZone() == "" || s.GetTimeZone() == "Local" {
 			e.invalid(p.child("timeZone"), s.GetTimeZone(), "unknown time zone")

@@ -8,6 +8,10 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	// CronJob time zones are checked with time.LoadLocation; embed the
+	// zone database so validation does not depend on the host's tzdata.
+	_ "time/tzdata"
 )
 
 // env is what a command may touch: its arguments and standard streams.
