@@ -116,6 +116,7 @@ type Informer struct {
 	indices  map[string]map[string]map[string]struct{} // index -> value -> keys
 	regs     []*Registration
 	revision int64
+	revCh    chan struct{} // closed when revision advances; nil when no one waits
 	synced   bool
 	running  bool // between Start and its return: registrations get goroutines
 	stopped  bool
@@ -407,6 +408,43 @@ func (i *Informer) Revision() int64 {
 	return i.revision
 }
 
+// WaitForRevision blocks until the cache (not necessarily every handler)
+// reflects store revision rev, for example the resourceVersion of a write
+// the caller just made, or until ctx ends. Writes to other kinds reach this
+// informer only through the store's periodic bookmarks, so waiting for
+// such a revision can take up to a bookmark interval.
+func (i *Informer) WaitForRevision(ctx context.Context, rev int64) error {
+	for {
+		i.mu.Lock()
+		if i.revision >= rev {
+			i.mu.Unlock()
+			return nil
+		}
+		if i.revCh == nil {
+			i.revCh = make(chan struct{})
+		}
+		ch := i.revCh
+		i.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("informer %s: wait for revision %d: %w", i.kind, rev, ctx.Err())
+		}
+	}
+}
+
+// advanceLocked records that the cache reflects rev and wakes waiters.
+func (i *Informer) advanceLocked(rev int64) {
+	if rev <= i.revision {
+		return
+	}
+	i.revision = rev
+	if i.revCh != nil {
+		close(i.revCh)
+		i.revCh = nil
+	}
+}
+
 // HasSynced reports whether the first list has been loaded into the cache.
 func (i *Informer) HasSynced() bool {
 	select {
@@ -551,9 +589,7 @@ func (i *Informer) replace(items []api.Object, rev int64) {
 		i.updateIndicesLocked(key, old, nil)
 		i.notifyLocked(notification{typ: opDelete, obj: old})
 	}
-	if rev > i.revision {
-		i.revision = rev
-	}
+	i.advanceLocked(rev)
 	if !i.synced {
 		i.synced = true
 		for _, r := range i.regs {
@@ -566,9 +602,9 @@ func (i *Informer) replace(items []api.Object, rev int64) {
 func (i *Informer) apply(ev store.Event) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if ev.Revision > i.revision {
-		i.revision = ev.Revision
-	}
+	// Advance after the change is applied (deferred, under the lock) so a
+	// waiter woken for this revision sees it in the cache.
+	defer i.advanceLocked(ev.Revision)
 	if ev.Object == nil {
 		return // bookmark
 	}

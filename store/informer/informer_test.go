@@ -627,3 +627,27 @@ func ExampleInformer() {
 	// added: default/web-2
 	// pods with app=web: 2
 }
+
+func TestWaitForRevision(t *testing.T) {
+	s := memstore.New()
+	inf, err := informer.New(s, api.KindPod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, inf)
+	ctx := context.Background()
+	for i := range 20 {
+		created := mustCreate(t, s, pod("a", fmt.Sprintf("p%d", i), nil, ""))
+		if err := inf.WaitForRevision(ctx, created.GetMetadata().GetResourceVersion()); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := inf.Get("a", fmt.Sprintf("p%d", i)); !ok {
+			t.Fatalf("p%d not in the cache after WaitForRevision", i)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := inf.WaitForRevision(cctx, 1<<40); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitForRevision of a future revision with a cancelled ctx = %v", err)
+	}
+}
