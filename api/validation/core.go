@@ -183,18 +183,18 @@ func (e *errs) endpoints(ep *api.Endpoints) {
 // maxDataSize is the limit on ConfigMap and Secret payloads.
 const maxDataSize = 1 << 20
 
-func (e *errs) configData(p path, keys []string, size int, seen map[string]bool, other string) int {
+// configKeys checks the keys of one data map of a ConfigMap or Secret;
+// seen holds the keys of the maps checked before, named by other.
+func (e *errs) configKeys(p path, keys []string, seen map[string]bool, other string) {
 	for _, k := range keys {
 		if !IsConfigKey(k) {
 			e.invalid(p, k, "a data key must consist of alphanumeric characters, '-', '_' or '.'")
 		}
 		if seen[k] {
-			e.duplicate(p.key(k), k)
-			e.list[len(e.list)-1].Detail = "key also present in " + other
+			e.add(TypeDuplicate, p.key(k), k, "key also present in %s", other)
 		}
 		seen[k] = true
 	}
-	return size
 }
 
 func (e *errs) configMap(c *api.ConfigMap) {
@@ -206,8 +206,8 @@ func (e *errs) configMap(c *api.ConfigMap) {
 	for k, v := range c.GetBinaryData() {
 		size += len(k) + len(v)
 	}
-	e.configData("data", sortedKeys(c.GetData()), 0, seen, "")
-	e.configData("binaryData", sortedKeys(c.GetBinaryData()), 0, seen, "data")
+	e.configKeys("data", sortedKeys(c.GetData()), seen, "")
+	e.configKeys("binaryData", sortedKeys(c.GetBinaryData()), seen, "data")
 	if size > maxDataSize {
 		e.invalid("data", "", "may not be more than 1 MiB in total, got %d bytes", size)
 	}
@@ -222,7 +222,7 @@ func (e *errs) secret(s *api.Secret) {
 	for k, v := range s.GetStringData() {
 		size += len(k) + len(v)
 	}
-	e.configData("data", sortedKeys(s.GetData()), 0, seen, "")
+	e.configKeys("data", sortedKeys(s.GetData()), seen, "")
 	for _, k := range sortedKeys(s.GetStringData()) {
 		if !IsConfigKey(k) {
 			e.invalid("stringData", k, "a data key must consist of alphanumeric characters, '-', '_' or '.'")

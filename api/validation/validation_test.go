@@ -270,3 +270,11 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigMapKeyInBothMaps(t *testing.T) {
+	cm := &api.ConfigMap{Metadata: &api.ObjectMeta{Name: "c"}, Data: map[string]string{"a": "x"}, BinaryData: map[string][]byte{"a": {1}}}
+	err := validation.ValidateObject(cm)
+	if err == nil || err.Error() != `binaryData[a]: duplicate value "a": key also present in data` {
+		t.Fatalf("error = %v", err)
+	}
+}
