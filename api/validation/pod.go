@@ -19,9 +19,9 @@ var (
 	preemptionPolicy = []string{"PreemptLowerPriority", "Never"}
 )
 
-// podSpec checks a pod's spec. In a template (inTemplate) the same rules
-// apply; the caller adds the controller's own (restartPolicy, labels).
-func (e *errs) podSpec(s *api.PodSpec, p path, inTemplate bool) {
+// podSpec checks a pod's spec. A controller's pod template gets the same
+// rules; the caller adds the controller's own (restartPolicy, labels).
+func (e *errs) podSpec(s *api.PodSpec, p path) {
 	if s == nil {
 		e.required(p, "")
 		return
@@ -131,7 +131,6 @@ func (e *errs) podSpec(s *api.PodSpec, p path, inTemplate bool) {
 			e.positive(cp.child("minDomains"), int64(c.GetMinDomains()))
 		}
 	}
-	_ = inTemplate
 }
 
 // volumes checks pod volumes and returns their names.

@@ -68,7 +68,7 @@ func validate(obj api.Object) ErrorList {
 
 	switch o := obj.(type) {
 	case *api.Pod:
-		e.podSpec(o.GetSpec(), "spec", false)
+		e.podSpec(o.GetSpec(), "spec")
 	case *api.Node:
 		e.node(o)
 	case *api.Namespace:
@@ -104,7 +104,7 @@ func validate(obj api.Object) ErrorList {
 	case *api.ControllerRevision:
 		e.nonNegative("revision", o.GetRevision())
 		if o.GetTemplate() != nil {
-			e.podSpec(o.GetTemplate().GetSpec(), "template.spec", true)
+			e.podSpec(o.GetTemplate().GetSpec(), "template.spec")
 		}
 	case *api.Job:
 		e.jobSpec(o.GetSpec(), "spec")

@@ -25,7 +25,7 @@ func (e *errs) template(t *api.PodTemplateSpec, sel labels.Selector, p path, res
 	if sel != nil && !sel.Empty() && !sel.Matches(labels.Set(md.GetLabels())) {
 		e.invalid(p.child("metadata", "labels"), labels.Set(md.GetLabels()).String(), "selector does not match template labels")
 	}
-	e.podSpec(t.GetSpec(), p.child("spec"), true)
+	e.podSpec(t.GetSpec(), p.child("spec"))
 	if len(restart) > 0 && t.GetSpec() != nil {
 		// An empty restartPolicy defaults to Always, so it passes where Always does.
 		e.oneOf(p.child("spec", "restartPolicy"), t.GetSpec().GetRestartPolicy(), slices.Contains(restart, "Always"), restart...)
