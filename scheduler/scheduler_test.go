@@ -1,6 +1,7 @@
 package scheduler_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,16 +30,36 @@ type env struct {
 	nodes store.Typed[*api.Node]
 	sch   *scheduler.Scheduler
 	nNode int
+	logs  *logBuffer
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// logBuffer collects the scheduler's logs, shown only when a test fails.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 func newEnv(t *testing.T, cfg scheduler.Config) *env {
 	t.Helper()
 	s := memstore.New()
 	ctx, cancel := context.WithCancel(context.Background())
+	logs := &logBuffer{}
 	if cfg.Logger == nil {
-		cfg.Logger = quietLogger()
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if cfg.InitialBackoff == 0 {
 		cfg.InitialBackoff, cfg.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
@@ -58,7 +80,7 @@ func newEnv(t *testing.T, cfg scheduler.Config) *env {
 		}
 		_ = s.Close()
 	})
-	return &env{t: t, ctx: ctx, s: s, pods: store.For[*api.Pod](s), nodes: store.For[*api.Node](s), sch: sch}
+	return &env{t: t, ctx: ctx, s: s, pods: store.For[*api.Pod](s), nodes: store.For[*api.Node](s), sch: sch, logs: logs}
 }
 
 func (e *env) addNode(name, cpu string, labels map[string]string, taints ...*api.Taint) {
@@ -102,10 +124,11 @@ func (e *env) addPod(p *api.Pod) {
 	}
 }
 
-// eventually polls cond until it holds or 10s pass.
+// eventually polls cond until it holds or 30s pass (a ceiling for loaded
+// machines; it normally takes milliseconds).
 func (e *env) eventually(what string, cond func() (bool, error)) {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	var last error
 	for time.Now().Before(deadline) {
 		ok, err := cond()
@@ -115,7 +138,7 @@ func (e *env) eventually(what string, cond func() (bool, error)) {
 		last = err
 		time.Sleep(2 * time.Millisecond)
 	}
-	e.t.Fatalf("timed out waiting for %s (last error: %v)", what, last)
+	e.t.Fatalf("timed out waiting for %s (last error: %v)\nscheduler log:\n%s", what, last, e.logs.String())
 }
 
 func (e *env) get(name string) *api.Pod {
