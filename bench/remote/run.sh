@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Overhead of the remote store path (store/remote over loopback HTTP) over
-# an in-process memstore, for get, create and watch delivery, measured in
-# the same run. Prints `figure:` lines: each benchmark's ns/op, B/op and
+# an in-process memstore, for get, create, watch delivery latency (one
+# write, wait for its event) and watch throughput (per event of a stream of
+# 100-object transactions), measured in the same run. Prints `figure:` lines: each benchmark's ns/op, B/op and
 # allocs/op, and the remote/in-process ratios.
 # BENCHTIME (default 3000x) sets iterations per benchmark.
 set -euo pipefail
@@ -14,7 +15,7 @@ echo "$figures" | awk '
     name = $2; sub(/_ns_per_op$/, "", name); ns[name] = $3
   }
   END {
-    n = split("get create watchdelivery", ops, " ")
+    n = split("get create watchdelivery watchthroughput", ops, " ")
     for (i = 1; i <= n; i++) {
       base = ns[ops[i] "_inprocess"]
       if (base == "" || base == 0) { print "missing in-process figure for " ops[i] > "/dev/stderr"; exit 1 }

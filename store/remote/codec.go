@@ -118,16 +118,9 @@ func (c codec) objectJSON(obj api.Object) ([]byte, error) {
 	if _, ok := obj.(*api.Scale); ok {
 		reg = scaleRegistry
 	}
-	b, err := manifest.Encode(obj, manifest.JSON, manifest.WithRegistry(reg))
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	buf.Grow(len(b))
-	if err := json.Compact(&buf, b); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	b, err := manifest.Encode(obj, manifest.CompactJSON, manifest.WithRegistry(reg))
+	// One object per line in a watch stream: no trailing newline.
+	return bytes.TrimRight(b, "\n"), err
 }
 
 func (c codec) typed(obj api.Object) (*wirepb.TypedObject, error) {
@@ -265,17 +258,38 @@ func (c codec) encodeList(info api.KindInfo, res *store.ListResult, f format) ([
 		}
 		return proto.Marshal(l)
 	}
-	l := listJSON{APIVersion: info.APIVersion, Kind: info.Kind + "List", Items: make([]json.RawMessage, 0, len(res.Items))}
-	l.Metadata.ResourceVersion = flexInt(res.Revision)
-	l.Metadata.Continue = res.Continue
-	for _, obj := range res.Items {
+	// Assembled by hand: the items are compact JSON already, and
+	// json.Marshal would validate and copy each of them again.
+	var buf bytes.Buffer
+	buf.WriteString(`{"apiVersion":`)
+	writeJSONString(&buf, info.APIVersion)
+	buf.WriteString(`,"kind":`)
+	writeJSONString(&buf, info.Kind+"List")
+	buf.WriteString(`,"metadata":{"resourceVersion":"`)
+	buf.WriteString(strconv.FormatInt(res.Revision, 10))
+	buf.WriteByte('"')
+	if res.Continue != "" {
+		buf.WriteString(`,"continue":`)
+		writeJSONString(&buf, res.Continue)
+	}
+	buf.WriteString(`},"items":[`)
+	for i, obj := range res.Items {
 		b, err := c.objectJSON(obj)
 		if err != nil {
 			return nil, err
 		}
-		l.Items = append(l.Items, b)
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(b)
 	}
-	return json.Marshal(l)
+	buf.WriteString("]}")
+	return buf.Bytes(), nil
+}
+
+func writeJSONString(buf *bytes.Buffer, s string) {
+	b, _ := json.Marshal(s)
+	buf.Write(b)
 }
 
 // decodeList reads a page of a list.
@@ -365,21 +379,29 @@ func (c codec) encodeEvent(info api.KindInfo, ev store.Event, f format) ([]byte,
 		}
 		return frame(w)
 	}
-	e := eventJSON{Type: ev.Type.String(), Revision: flexInt(ev.Revision)}
-	var err error
-	if e.Object, err = c.objectJSON(obj); err != nil {
-		return nil, err
-	}
-	if ev.PrevObject != nil {
-		if e.PrevObject, err = c.objectJSON(ev.PrevObject); err != nil {
-			return nil, err
-		}
-	}
-	b, err := json.Marshal(e)
+	// Assembled by hand, as for lists; the shape is eventJSON.
+	ob, err := c.objectJSON(obj)
 	if err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	var pb []byte
+	if ev.PrevObject != nil {
+		if pb, err = c.objectJSON(ev.PrevObject); err != nil {
+			return nil, err
+		}
+	}
+	b := make([]byte, 0, len(ob)+len(pb)+64)
+	b = append(b, `{"type":"`...)
+	b = append(b, ev.Type.String()...)
+	b = append(b, `","object":`...)
+	b = append(b, ob...)
+	if pb != nil {
+		b = append(b, `,"prevObject":`...)
+		b = append(b, pb...)
+	}
+	b = append(b, `,"revision":"`...)
+	b = strconv.AppendInt(b, ev.Revision, 10)
+	return append(b, "\"}\n"...), nil
 }
 
 // encodeErrorEvent writes the ERROR event that ends a stream.
