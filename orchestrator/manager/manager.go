@@ -68,6 +68,7 @@ type Manager struct {
 	healthz     map[string]Check
 	readyz      map[string]Check
 	started     bool
+	stopping    bool            // set before waiting for runnables: start no more
 	ctx         context.Context // the running manager's ctx, once started
 	leaderCtx   context.Context // non-nil while leading
 	wg          sync.WaitGroup
@@ -155,7 +156,7 @@ func (m *Manager) Informer(kind string) (*informer.Informer, error) {
 	}
 	m.informers[kind] = inf
 	if m.started {
-		m.goRun(m.ctx, &m.wg, inf)
+		m.goRun(m.ctx, inf, nil)
 	}
 	return inf, nil
 }
@@ -173,13 +174,13 @@ func (m *Manager) Add(r Runnable) error {
 	if !needsLeader(r) {
 		m.runnables = append(m.runnables, r)
 		if m.started {
-			m.goRun(m.ctx, &m.wg, r)
+			m.goRun(m.ctx, r, nil)
 		}
 		return nil
 	}
 	m.leaderOnly = append(m.leaderOnly, r)
 	if m.leaderCtx != nil {
-		m.goRun(m.leaderCtx, m.leaderWG, r)
+		m.goRun(m.leaderCtx, r, m.leaderWG)
 	}
 	return nil
 }
@@ -227,12 +228,22 @@ func (m *Manager) Addr() net.Addr {
 	return m.addr
 }
 
-// goRun starts r in a goroutine tracked by wg; a non-nil error stops the
-// manager. Called with m.mu held.
-func (m *Manager) goRun(ctx context.Context, wg *sync.WaitGroup, r Runnable) {
-	wg.Add(1)
+// goRun starts r in a goroutine tracked by m.wg (and leaderWG, if not
+// nil); a non-nil error stops the manager. Called with m.mu held, which
+// keeps every Add on a WaitGroup before the Wait that follows clearing it.
+func (m *Manager) goRun(ctx context.Context, r Runnable, leaderWG *sync.WaitGroup) {
+	if m.stopping {
+		return
+	}
+	m.wg.Add(1)
+	if leaderWG != nil {
+		leaderWG.Add(1)
+	}
 	go func() {
-		defer wg.Done()
+		defer m.wg.Done()
+		if leaderWG != nil {
+			defer leaderWG.Done()
+		}
 		if err := r.Start(ctx); err != nil {
 			select {
 			case m.errCh <- fmt.Errorf("runnable %T: %w", r, err):
@@ -263,10 +274,10 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	for _, inf := range m.informers {
-		m.goRun(ctx, &m.wg, inf)
+		m.goRun(ctx, inf, nil)
 	}
 	for _, r := range m.runnables {
-		m.goRun(ctx, &m.wg, r)
+		m.goRun(ctx, r, nil)
 	}
 	m.mu.Unlock()
 
@@ -288,6 +299,9 @@ func (m *Manager) Start(ctx context.Context) error {
 		m.log.Error("runnable failed; stopping manager", "err", runErr)
 	}
 	cancel()
+	m.mu.Lock()
+	m.stopping = true
+	m.mu.Unlock()
 	m.wg.Wait()
 	if srv != nil {
 		shutCtx, c := context.WithTimeout(context.Background(), 5*time.Second)
@@ -303,12 +317,13 @@ func (m *Manager) Start(ctx context.Context) error {
 func (m *Manager) campaign(ctx context.Context) {
 	for ctx.Err() == nil {
 		err := m.elector.Run(ctx, func(leadCtx context.Context) {
-			wg := m.lead(leadCtx)
+			m.lead(leadCtx)
 			<-leadCtx.Done()
-			wg.Wait()
 			m.mu.Lock()
+			wg := m.leaderWG
 			m.leaderCtx, m.leaderWG = nil, nil
 			m.mu.Unlock()
+			wg.Wait()
 			m.log.Info("stopped leader-only runnables")
 		})
 		if err != nil {
@@ -317,25 +332,17 @@ func (m *Manager) campaign(ctx context.Context) {
 	}
 }
 
-// lead starts the leader-only runnables under leadCtx and returns their
-// WaitGroup (which m.wg also waits for).
-func (m *Manager) lead(leadCtx context.Context) *sync.WaitGroup {
-	wg := &sync.WaitGroup{}
+// lead starts the leader-only runnables under leadCtx.
+func (m *Manager) lead(leadCtx context.Context) {
 	m.mu.Lock()
-	m.leaderCtx, m.leaderWG = leadCtx, wg
+	m.leaderCtx, m.leaderWG = leadCtx, &sync.WaitGroup{}
 	for _, r := range m.leaderOnly {
-		m.goRun(leadCtx, wg, r)
+		m.goRun(leadCtx, r, m.leaderWG)
 	}
 	n := len(m.leaderOnly)
 	m.mu.Unlock()
 	m.electedOnce.Do(func() { close(m.elected) })
 	m.log.Info("leading: started leader-only runnables", "count", n)
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		wg.Wait()
-	}()
-	return wg
 }
 
 func (m *Manager) serve() (*http.Server, error) {
