@@ -187,9 +187,16 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 			c.current.Store(int32((idx + 1) % len(c.servers)))
 			return nil, fmt.Errorf("%w: %s %s: %v", store.ErrUnavailable, req.method, req.path, err)
 		}
-		if resp.StatusCode == http.StatusServiceUnavailable && i < len(c.servers)-1 {
-			lastErr = c.responseError(resp)
-			continue
+		if resp.StatusCode == http.StatusServiceUnavailable && len(c.servers) > 1 {
+			if req.idempotent && i < len(c.servers)-1 {
+				lastErr = c.responseError(resp)
+				continue
+			}
+			// A write the server could not complete may still apply
+			// (a replicated store timing out): answer ErrUnavailable, and
+			// send the caller's retry to the next server.
+			c.current.Store(int32((idx + 1) % len(c.servers)))
+			return resp, nil
 		}
 		c.current.Store(int32(idx))
 		return resp, nil

@@ -88,8 +88,9 @@
 // resourceVersion precondition (which cannot apply twice: a repeat fails
 // with ErrConflict), fail over to the next server on any transport error or
 // 503; other writes fail over only when the request cannot have reached a
-// server (a refused connection), and otherwise return store.ErrUnavailable
-// without resending, pointing the next request at the next server. Watches resume transparently after a
+// server (a refused connection), and otherwise (or on a 503) return
+// store.ErrUnavailable without resending, pointing the next request at the
+// next server. Watches resume transparently after a
 // dropped connection, from the last revision delivered, on any server:
 // no event is lost or repeated, including the several events one
 // transaction writes at one revision. If the history needed to resume has
