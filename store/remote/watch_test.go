@@ -348,3 +348,49 @@ func TestWatchSurvivesServerTimeouts(t *testing.T) {
 		}
 	}
 }
+
+// TestUnavailableFailover: a 503 moves reads to the next server at once,
+// while a write answered 503 is not resent (it might still apply) but the
+// caller's retry goes to the next server.
+func TestUnavailableFailover(t *testing.T) {
+	ctx := context.Background()
+	sick, healthy := memstore.New(), memstore.New()
+	t.Cleanup(func() { _ = sick.Close(); _ = healthy.Close() })
+	sick.InjectFault(memstore.Fault{Err: store.ErrUnavailable})
+	var urls []string
+	for _, m := range []*memstore.Store{sick, healthy} {
+		srv, err := remote.NewServer(remote.ServerConfig{Store: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		t.Cleanup(hs.Close)
+		urls = append(urls, hs.URL)
+	}
+	c, err := remote.NewClient(remote.ClientConfig{Servers: urls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if _, err := healthy.Create(ctx, testPod("ns", "there")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, api.KindPod, "ns", "there"); err != nil {
+		t.Fatalf("Get did not fail over: %v", err)
+	}
+	// The read moved the client to the healthy server; point it back.
+	c2, _ := remote.NewClient(remote.ClientConfig{Servers: urls})
+	t.Cleanup(c2.Close)
+	if _, err := c2.Create(ctx, testPod("ns", "new")); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Create on the sick server = %v, want ErrUnavailable", err)
+	}
+	if _, err := healthy.Get(ctx, api.KindPod, "ns", "new"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the failed write was resent: %v", err)
+	}
+	if _, err := c2.Create(ctx, testPod("ns", "new")); err != nil {
+		t.Fatalf("retried Create: %v", err)
+	}
+	if _, err := healthy.Get(ctx, api.KindPod, "ns", "new"); err != nil {
+		t.Fatalf("the retry did not reach the healthy server: %v", err)
+	}
+}
