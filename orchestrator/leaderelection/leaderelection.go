@@ -96,6 +96,7 @@ type Elector struct {
 	observedRV   int64
 	observedAt   time.Time
 	observedHold string
+	lastRenew    time.Time // last successful acquire or renew
 }
 
 // New returns an Elector.
@@ -116,6 +117,22 @@ func (e *Elector) IsLeader() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.leading
+}
+
+// Healthy returns an error when this candidate believes it leads but has
+// not renewed its lease for longer than LeaseDuration: its leader work may
+// be running while another candidate has taken over, so a health check
+// should fail and the process be restarted.
+func (e *Elector) Healthy() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.leading {
+		return nil
+	}
+	if since := e.cfg.Clock.Since(e.lastRenew); since > e.cfg.LeaseDuration {
+		return fmt.Errorf("leaderelection: leading but lease not renewed for %v (lease duration %v)", since, e.cfg.LeaseDuration)
+	}
+	return nil
 }
 
 // Leader returns the holder this candidate last observed ("" if none).
@@ -235,6 +252,7 @@ func (e *Elector) tryAcquireOrRenew(ctx context.Context) (bool, error) {
 			return false, fmt.Errorf("create lease: %w", err)
 		}
 		e.observe(created, now)
+		e.renewed(now)
 		return true, nil
 	}
 	if err != nil {
@@ -266,7 +284,14 @@ func (e *Elector) tryAcquireOrRenew(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("update lease: %w", err)
 	}
 	e.observe(updated, now)
+	e.renewed(now)
 	return true, nil
+}
+
+func (e *Elector) renewed(now time.Time) {
+	e.mu.Lock()
+	e.lastRenew = now
+	e.mu.Unlock()
 }
 
 // observe records the lease as seen at now; the expiry clock restarts

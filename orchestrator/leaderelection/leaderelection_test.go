@@ -252,3 +252,48 @@ func TestTakeoverTimingWithFakeClock(t *testing.T) {
 	fc.Step(2 * time.Second)
 	eventually(t, "b to take over", bLeading.Load)
 }
+
+func TestHealthyFailsWhenLeaderCannotRenew(t *testing.T) {
+	s := memstore.New()
+	fc := clock.NewFake(time.Unix(1_000_000, 0))
+	e, err := leaderelection.New(leaderelection.Config{Store: s, Name: "l", Identity: "a", Clock: fc,
+		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Healthy(); err != nil {
+		t.Fatalf("follower unhealthy: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = e.Run(ctx, func(ctx context.Context) { <-ctx.Done() }) }()
+	eventually(t, "leading", e.IsLeader)
+	if err := e.Healthy(); err != nil {
+		t.Fatalf("fresh leader unhealthy: %v", err)
+	}
+	// The store hangs (every Lease read blocks) and time passes the lease
+	// duration: the leader has not renewed and must report unhealthy.
+	gate := make(chan struct{})
+	remove := s.AddHook(func(ctx context.Context, op memstore.Operation, kind string) error {
+		if kind != api.KindLease {
+			return nil
+		}
+		select {
+		case <-gate:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	defer remove()
+	eventually(t, "the renew loop to wait", func() bool { return fc.Waiters() > 0 })
+	fc.Step(16 * time.Second)
+	if err := e.Healthy(); err == nil {
+		t.Fatal("leader that has not renewed for 16s reports healthy")
+	}
+	close(gate) // the store answers again: the blocked renewal succeeds
+	eventually(t, "healthy after renewing", func() bool { return e.Healthy() == nil })
+	if !e.IsLeader() {
+		t.Fatal("leader stepped down although its renewal succeeded")
+	}
+}

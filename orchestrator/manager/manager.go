@@ -117,6 +117,7 @@ func New(opts Options) (*Manager, error) {
 		if mgr.elector, err = leaderelection.New(cfg); err != nil {
 			return nil, fmt.Errorf("manager: %w", err)
 		}
+		mgr.healthz["leader-election"] = func(*http.Request) error { return mgr.elector.Healthy() }
 	}
 	return mgr, nil
 }
@@ -185,7 +186,9 @@ func (m *Manager) Add(r Runnable) error {
 	return nil
 }
 
-// AddHealthzCheck adds a liveness check served at /healthz.
+// AddHealthzCheck adds a liveness check served at /healthz. With leader
+// election, a "leader-election" check is always present: it fails when this
+// manager leads but has not renewed its lease for a lease duration.
 func (m *Manager) AddHealthzCheck(name string, c Check) error {
 	return m.addCheck(m.healthz, name, c)
 }
