@@ -50,8 +50,8 @@ func validate(obj api.Object) ErrorList {
 	e := &errs{}
 	// The rules below assume lists hold no nil entries (protobuf cannot
 	// encode them anyway); report any first, and stop there.
-	e.nilEntries(obj.ProtoReflect(), "")
-	if len(e.list) > 0 {
+	if hasNilEntry(obj.ProtoReflect()) {
+		e.nilEntries(obj.ProtoReflect(), "")
 		return e.list
 	}
 	scope, nameKind := api.Namespaced, subdomainName
@@ -143,6 +143,37 @@ func validate(obj api.Object) ErrorList {
 		}
 	}
 	return e.list
+}
+
+// hasNilEntry reports whether any message list or map in m holds nil; it
+// is nilEntries without the paths, for the common case of none.
+func hasNilEntry(m protoreflect.Message) bool {
+	found := false
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind {
+			return true
+		}
+		switch {
+		case fd.IsList():
+			l := v.List()
+			for i := 0; i < l.Len() && !found; i++ {
+				em := l.Get(i).Message()
+				found = !em.IsValid() || hasNilEntry(em)
+			}
+		case fd.IsMap():
+			if fd.MapValue().Kind() == protoreflect.MessageKind {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					em := mv.Message()
+					found = !em.IsValid() || hasNilEntry(em)
+					return !found
+				})
+			}
+		default:
+			found = hasNilEntry(v.Message())
+		}
+		return !found
+	})
+	return found
 }
 
 // nilEntries reports nil elements of message lists and maps, anywhere in m.
