@@ -26,6 +26,7 @@ import (
 const (
 	DefaultClientTimeout     = 60 * time.Second
 	DefaultWatchRetryTimeout = 30 * time.Second
+	DefaultWatchIdleTimeout  = 60 * time.Second
 )
 
 // ClientConfig configures a Client.
@@ -49,6 +50,11 @@ type ClientConfig struct {
 	// WatchRetryTimeout is how long a watch keeps trying to reconnect
 	// before it ends with ErrUnavailable. Default 30s.
 	WatchRetryTimeout time.Duration
+	// WatchIdleTimeout is how long a watch stream may stay silent before
+	// the client presumes the connection dead and reconnects. The client
+	// asks for bookmarks, so a live stream is never silent for longer than
+	// the store's bookmark interval (1s for memstore). Default 60s.
+	WatchIdleTimeout time.Duration
 	// Transport overrides the HTTP transport (TLS is then ignored).
 	Transport http.RoundTripper
 	// Logger for reconnects. Default slog.Default().
@@ -66,7 +72,7 @@ func (c *ClientConfig) Validate() error {
 			return fmt.Errorf("remote: server %q: want http(s)://host:port", s)
 		}
 	}
-	if c.Timeout < 0 || c.WatchRetryTimeout < 0 {
+	if c.Timeout < 0 || c.WatchRetryTimeout < 0 || c.WatchIdleTimeout < 0 {
 		return errors.New("remote: negative timeout in ClientConfig")
 	}
 	return nil
@@ -99,6 +105,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.WatchRetryTimeout == 0 {
 		cfg.WatchRetryTimeout = DefaultWatchRetryTimeout
 	}
+	if cfg.WatchIdleTimeout == 0 {
+		cfg.WatchIdleTimeout = DefaultWatchIdleTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -112,6 +121,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			MaxIdleConnsPerHost: 128,
 			IdleConnTimeout:     90 * time.Second,
 			TLSHandshakeTimeout: 10 * time.Second,
+			// The server answers every request (watches too) with headers
+			// at once; a server that does not is treated as down.
+			ResponseHeaderTimeout: cfg.Timeout,
+			// HTTP/2 connections are pinged when silent, so a dead peer is
+			// noticed even while only watches are open.
+			HTTP2: &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second},
 		}
 	}
 	c := &Client{cfg: cfg, hc: &http.Client{Transport: rt}, codec: codec{reg: cfg.Registry}, format: formatProtobuf}

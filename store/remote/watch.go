@@ -187,6 +187,13 @@ func (w *clientWatch) run(ctx context.Context, resp *http.Response) {
 // stream delivers the events of one response until it ends.
 func (w *clientWatch) stream(ctx context.Context, resp *http.Response) error {
 	defer resp.Body.Close()
+	// A stream silent for WatchIdleTimeout is presumed dead: closing the
+	// body ends the read below, and the watch reconnects.
+	idle := time.AfterFunc(w.c.cfg.WatchIdleTimeout, func() {
+		w.c.cfg.Logger.Debug("remote: watch stream idle, reconnecting", "kind", w.kind, "revision", w.rev)
+		_ = resp.Body.Close()
+	})
+	defer idle.Stop()
 	f := formatJSON
 	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil && mt == MediaProtobuf {
 		f = formatProtobuf
@@ -198,6 +205,7 @@ func (w *clientWatch) stream(ctx context.Context, resp *http.Response) error {
 	}
 	for {
 		ev, err := r.next()
+		idle.Reset(w.c.cfg.WatchIdleTimeout)
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return nil

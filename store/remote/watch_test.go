@@ -394,3 +394,53 @@ func TestUnavailableFailover(t *testing.T) {
 		t.Fatalf("the retry did not reach the healthy server: %v", err)
 	}
 }
+
+// TestWatchIdleReconnect: a stream that goes silent (a dead peer that never
+// closed the connection) is abandoned after WatchIdleTimeout and the watch
+// carries on over a new one.
+func TestWatchIdleReconnect(t *testing.T) {
+	mem := memstore.New(memstore.WithBookmarkInterval(time.Hour))
+	t.Cleanup(func() { _ = mem.Close() })
+	srv, err := remote.NewServer(remote.ServerConfig{Store: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hung atomic.Bool
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("watch") == "true" && hung.CompareAndSwap(false, true) {
+			// The first watch: answer, then say nothing, ever.
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set(remote.HeaderWatchRevision, r.URL.Query().Get("resourceVersion"))
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
+		srv.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	c, err := remote.NewClient(remote.ClientConfig{Servers: []string{hs.URL}, WatchIdleTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := mem.Create(ctx, testPod("other", "zero")); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Watch(ctx, api.KindPod, store.WatchOptions{Namespace: "ns", Revision: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if _, err := mem.Create(ctx, testPod("ns", "p")); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, w); ev.Object.GetMetadata().GetName() != "p" {
+		t.Fatalf("event for %s", ev.Object.GetMetadata().GetName())
+	}
+	if !hung.Load() {
+		t.Fatal("the silent stream was never served")
+	}
+}
