@@ -1,8 +1,3 @@
-// Package remote_test measures the overhead of the remote store path
-// (HTTP on loopback through store/remote) over calling a memstore in
-// process, for get, create and watch delivery. Run it with
-// bench/remote/run.sh (make bench-remote), which prints the figures and the
-// remote/in-process ratios.
 package remote_test
 
 import (
