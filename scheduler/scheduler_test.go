@@ -536,7 +536,13 @@ func TestNeverOvercommits(t *testing.T) {
 	e.eventually("every pod bound or marked unschedulable", func() (bool, error) {
 		pods = pods[:0]
 		for _, n := range names {
-			p := e.get(n)
+			p, err := e.pods.Get(e.ctx, "default", n)
+			if store.IsNotFound(err) {
+				continue // preempted before its binding landed: deleted at once
+			}
+			if err != nil {
+				return false, err
+			}
 			if p.Spec.NodeName == "" && !hasCondition(p, "False") {
 				return false, fmt.Errorf("%s undecided", n)
 			}
