@@ -140,9 +140,15 @@ func (a *Agent) netnsDir() string { return filepath.Join(a.cfg.RootDir, "netns")
 // cannot start.
 func (a *Agent) Start(ctx context.Context) error {
 	if err := a.register(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	if err := a.renewLease(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	inf, err := informer.New(a.cfg.Store, api.KindPod,
