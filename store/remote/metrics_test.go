@@ -2,7 +2,11 @@ package remote_test
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -85,4 +89,50 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map
 		}
 	}
 	return 0
+}
+
+// TestStuckWatcherDropped: a client that opens a watch and stops reading
+// is dropped once a write has waited RequestTimeout, freeing the handler.
+func TestStuckWatcherDropped(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newEnv(t, envOptions{noClient: true, server: func(c *remote.ServerConfig) {
+		c.Metrics = reg
+		c.RequestTimeout = 200 * time.Millisecond
+	}})
+	conn, err := net.Dial("tcp", e.http.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4096) // fill up sooner
+	}
+	if _, err := fmt.Fprintf(conn, "GET /api/v1/namespaces/ns/pods?watch=true HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	watches := func() float64 {
+		return metricValue(t, reg, "coxswain_apiserver_watches", map[string]string{"resource": "pods"})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for watches() != 1 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the watch never opened")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	big := strings.Repeat("x", 200<<10)
+	for i := 0; watches() == 1; i++ {
+		p := testPod("ns", fmt.Sprintf("p%d", i))
+		p.Metadata.Annotations = map[string]string{"big": big}
+		if _, err := e.mem.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the stuck watch was not dropped after %d large events", i)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

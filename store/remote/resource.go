@@ -570,6 +570,12 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, rr resourceReques
 		g.Inc()
 		defer g.Dec()
 	}
+	// A client that stops reading would hold this handler forever: every
+	// write must finish within RequestTimeout.
+	rc := http.NewResponseController(w)
+	// The deadline stays on a kept-alive connection: clear it for the next
+	// request.
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 	ch := wt.Events()
 	for {
 		select {
@@ -590,6 +596,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, rr resourceReques
 				s.cfg.Logger.Error("remote: encode watch event", "kind", rr.info.Kind, "err", err)
 				return nil
 			}
+			_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout))
 			if _, err := w.Write(b); err != nil {
 				return nil
 			}

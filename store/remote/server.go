@@ -55,8 +55,9 @@ type ServerConfig struct {
 	Authorizer Authorizer
 	// MaxRequestBytes caps a request body (413 beyond). Default 3 MiB.
 	MaxRequestBytes int64
-	// RequestTimeout bounds every request but watches (504 beyond).
-	// Default 60s.
+	// RequestTimeout bounds every request but watches (504 beyond), and
+	// each write of a watch stream (a client that stops reading for that
+	// long is dropped). Default 60s.
 	RequestTimeout time.Duration
 	// MaxWatchTimeout, if set, ends every watch stream after at most this
 	// long; clients resume from their last revision.
