@@ -11,6 +11,7 @@ import (
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/api/fields"
 	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/memstore/internal/fastclone"
 )
 
 // event is one change in the watch history. Its objects are immutable.
@@ -260,7 +261,7 @@ func shallowWithMeta(ki *kindInfo, obj api.Object, rev int64) api.Object {
 		}
 		return true
 	})
-	m := proto.Clone(obj.GetMetadata()).(*api.ObjectMeta)
+	m := fastclone.Clone(obj.GetMetadata())
 	m.ResourceVersion = rev
 	dst.Set(ki.metaField, protoreflect.ValueOfMessage(m.ProtoReflect()))
 	return dst.Interface().(api.Object)

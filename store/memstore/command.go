@@ -13,6 +13,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/memstore/internal/fastclone"
 	"github.com/coxswain-io/coxswain/store/memstore/internal/wire"
 )
 
@@ -105,7 +106,7 @@ func (s *Store) prepareOp(op store.Op) (cmdOp, error) {
 		if op.Type == store.OpUpdateStatus && ki.statusField != nil {
 			obj = statusOnly(ki, op.Object)
 		} else {
-			obj = proto.Clone(op.Object).(api.Object)
+			obj = fastclone.Clone(op.Object)
 		}
 		m := api.Meta(obj)
 		c.kind, c.ns, c.name, c.obj = ki.Kind, m.GetNamespace(), m.GetName(), obj
@@ -271,7 +272,7 @@ func statusOnly(ki *kindInfo, obj api.Object) api.Object {
 	dst := src.New()
 	for _, fd := range []protoreflect.FieldDescriptor{ki.metaField, ki.statusField} {
 		if src.Has(fd) {
-			dst.Set(fd, protoreflect.ValueOfMessage(proto.Clone(src.Get(fd).Message().Interface()).ProtoReflect()))
+			dst.Set(fd, protoreflect.ValueOfMessage(fastclone.Message(src.Get(fd).Message().Interface()).ProtoReflect()))
 		}
 	}
 	return dst.Interface().(api.Object)

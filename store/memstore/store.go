@@ -7,11 +7,11 @@ import (
 	"sync/atomic"
 
 	"github.com/google/btree"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/memstore/internal/fastclone"
 )
 
 var errClosed = store.Errorf(store.ErrUnavailable, "memstore closed")
@@ -179,7 +179,7 @@ func clone(obj api.Object) api.Object {
 	if obj == nil {
 		return nil
 	}
-	return proto.Clone(obj).(api.Object)
+	return fastclone.Clone(obj)
 }
 
 // Create stores a new object.

@@ -1,0 +1,323 @@
+// Package fastclone deep-copies generated protobuf messages without the
+// reflection proto.Clone uses for every field: a copy plan is compiled once
+// per Go type (field offsets and what each field needs), then copies are
+// typed assignments, maps.Clone and slices.Clone. Copying stored objects is
+// the main cost of a store write, so this matters.
+//
+// Plans cover the structs protoc-gen-go generates: scalar, string, bytes,
+// enum, message, repeated, map and oneof fields, and proto3 optional
+// scalars. The internal state and size cache of the source are not read
+// (other goroutines may be updating them); unknown fields are copied.
+// Anything else (a type with other unexported fields, or a message that is
+// not a generated struct) falls back to proto.Clone.
+package fastclone
+
+import (
+	"bytes"
+	"maps"
+	"reflect"
+	"slices"
+	"sync"
+	"unsafe"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// Clone returns a deep copy of m.
+func Clone[T proto.Message](m T) T {
+	return Message(m).(T)
+}
+
+// Message returns a deep copy of m (nil for nil).
+func Message(m proto.Message) proto.Message {
+	if m == nil {
+		return nil
+	}
+	v := reflect.ValueOf(m)
+	if v.Kind() != reflect.Pointer || v.Type().Elem().Kind() != reflect.Struct {
+		return proto.Clone(m)
+	}
+	if v.IsNil() {
+		return m
+	}
+	p := planFor(v.Type().Elem())
+	if !p.ok {
+		return proto.Clone(m)
+	}
+	dst := reflect.New(p.typ)
+	p.copy(dst.UnsafePointer(), v.UnsafePointer())
+	return dst.Interface().(proto.Message)
+}
+
+type opKind uint8
+
+const (
+	kString opKind = iota
+	kBool
+	kInt32
+	kInt64
+	kUint32
+	kUint64
+	kFloat32
+	kFloat64
+	kBytes
+	kStrings
+	kScalarSlice
+	kMsgPtr
+	kScalarPtr
+	kMsgSlice
+	kMapSS
+	kMapSB
+	kMapOther
+	kIface
+)
+
+type op struct {
+	off  uintptr
+	kind opKind
+	typ  reflect.Type
+	sub  *plan
+}
+
+type plan struct {
+	typ reflect.Type
+	ops []op
+	ok  bool
+}
+
+var (
+	plans   sync.Map // reflect.Type -> *plan
+	buildMu sync.Mutex
+)
+
+func planFor(t reflect.Type) *plan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*plan)
+	}
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := plans.Load(t); ok {
+		return p.(*plan)
+	}
+	building := map[reflect.Type]*plan{}
+	p := build(t, building)
+	for typ, bp := range building {
+		plans.Store(typ, bp)
+	}
+	return p
+}
+
+func build(t reflect.Type, building map[reflect.Type]*plan) *plan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*plan)
+	}
+	if p := building[t]; p != nil {
+		return p
+	}
+	p := &plan{typ: t, ok: true}
+	building[t] = p
+	sub := func(st reflect.Type) *plan { return build(st, building) }
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			switch f.Name {
+			case "state", "sizeCache":
+				continue // never read: other goroutines may update them
+			case "unknownFields":
+				if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Uint8 {
+					p.ops = append(p.ops, op{off: f.Offset, kind: kBytes})
+					continue
+				}
+			}
+			p.ok = false
+			continue
+		}
+		o := op{off: f.Offset, typ: f.Type}
+		ft := f.Type
+		switch ft.Kind() {
+		case reflect.String:
+			o.kind = kString
+		case reflect.Bool:
+			o.kind = kBool
+		case reflect.Int32:
+			o.kind = kInt32
+		case reflect.Int64:
+			o.kind = kInt64
+		case reflect.Uint32:
+			o.kind = kUint32
+		case reflect.Uint64:
+			o.kind = kUint64
+		case reflect.Float32:
+			o.kind = kFloat32
+		case reflect.Float64:
+			o.kind = kFloat64
+		case reflect.Slice:
+			switch et := ft.Elem(); {
+			case et.Kind() == reflect.Uint8:
+				o.kind = kBytes
+			case et.Kind() == reflect.String:
+				o.kind = kStrings
+			case et.Kind() == reflect.Pointer && et.Elem().Kind() == reflect.Struct:
+				o.kind, o.sub = kMsgSlice, sub(et.Elem())
+			case isScalar(et.Kind()):
+				o.kind = kScalarSlice
+			default:
+				p.ok = false
+				continue
+			}
+		case reflect.Pointer:
+			switch et := ft.Elem(); {
+			case et.Kind() == reflect.Struct:
+				o.kind, o.sub = kMsgPtr, sub(et)
+			case isScalar(et.Kind()) || et.Kind() == reflect.String:
+				o.kind = kScalarPtr
+			default:
+				p.ok = false
+				continue
+			}
+		case reflect.Map:
+			kt, vt := ft.Key(), ft.Elem()
+			switch {
+			case ft == reflect.TypeFor[map[string]string]():
+				o.kind = kMapSS
+			case ft == reflect.TypeFor[map[string][]byte]():
+				o.kind = kMapSB
+			case (isScalar(kt.Kind()) || kt.Kind() == reflect.String) &&
+				(isScalar(vt.Kind()) || vt.Kind() == reflect.String ||
+					(vt.Kind() == reflect.Pointer && vt.Elem().Kind() == reflect.Struct)):
+				o.kind = kMapOther
+				if vt.Kind() == reflect.Pointer {
+					o.sub = sub(vt.Elem())
+				}
+			default:
+				p.ok = false
+				continue
+			}
+		case reflect.Interface:
+			o.kind = kIface // a oneof: a pointer to a wrapper struct
+		default:
+			p.ok = false
+			continue
+		}
+		p.ops = append(p.ops, o)
+	}
+	return p
+}
+
+func isScalar(k reflect.Kind) bool {
+	switch k {
+	case reflect.Bool, reflect.Int32, reflect.Int64, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+// newCopy allocates a copy of the struct at src.
+func (p *plan) newCopy(src unsafe.Pointer) unsafe.Pointer {
+	if !p.ok {
+		if m, ok := reflect.NewAt(p.typ, src).Interface().(proto.Message); ok {
+			return reflect.ValueOf(proto.Clone(m)).UnsafePointer()
+		}
+		// Not a message (an unusual oneof wrapper): a shallow copy.
+		n := reflect.New(p.typ)
+		n.Elem().Set(reflect.NewAt(p.typ, src).Elem())
+		return n.UnsafePointer()
+	}
+	dst := reflect.New(p.typ).UnsafePointer()
+	p.copy(dst, src)
+	return dst
+}
+
+// copy deep-copies the struct at src into the zero struct at dst.
+func (p *plan) copy(dst, src unsafe.Pointer) {
+	for i := range p.ops {
+		o := &p.ops[i]
+		s, d := unsafe.Add(src, o.off), unsafe.Add(dst, o.off)
+		switch o.kind {
+		case kString:
+			*(*string)(d) = *(*string)(s)
+		case kBool:
+			*(*bool)(d) = *(*bool)(s)
+		case kInt32, kFloat32, kUint32:
+			*(*uint32)(d) = *(*uint32)(s)
+		case kInt64, kFloat64, kUint64:
+			*(*uint64)(d) = *(*uint64)(s)
+		case kBytes:
+			if b := *(*[]byte)(s); b != nil {
+				*(*[]byte)(d) = bytes.Clone(b)
+			}
+		case kStrings:
+			if v := *(*[]string)(s); v != nil {
+				*(*[]string)(d) = slices.Clone(v)
+			}
+		case kMsgPtr:
+			if v := *(*unsafe.Pointer)(s); v != nil {
+				*(*unsafe.Pointer)(d) = o.sub.newCopy(v)
+			}
+		case kMsgSlice:
+			if v := *(*[]unsafe.Pointer)(s); v != nil {
+				n := make([]unsafe.Pointer, len(v))
+				for j, e := range v {
+					if e != nil {
+						n[j] = o.sub.newCopy(e)
+					}
+				}
+				*(*[]unsafe.Pointer)(d) = n
+			}
+		case kMapSS:
+			if v := *(*map[string]string)(s); v != nil {
+				*(*map[string]string)(d) = maps.Clone(v)
+			}
+		case kMapSB:
+			if v := *(*map[string][]byte)(s); v != nil {
+				n := make(map[string][]byte, len(v))
+				for k, b := range v {
+					n[k] = bytes.Clone(b)
+				}
+				*(*map[string][]byte)(d) = n
+			}
+		default:
+			o.copySlow(d, s)
+		}
+	}
+}
+
+// copySlow handles the rare field kinds with reflect.
+func (o *op) copySlow(d, s unsafe.Pointer) {
+	sv := reflect.NewAt(o.typ, s).Elem()
+	if sv.IsNil() {
+		return
+	}
+	dv := reflect.NewAt(o.typ, d).Elem()
+	switch o.kind {
+	case kScalarSlice:
+		n := reflect.MakeSlice(o.typ, sv.Len(), sv.Len())
+		reflect.Copy(n, sv)
+		dv.Set(n)
+	case kScalarPtr:
+		n := reflect.New(o.typ.Elem())
+		n.Elem().Set(sv.Elem())
+		dv.Set(n)
+	case kMapOther:
+		n := reflect.MakeMapWithSize(o.typ, sv.Len())
+		it := sv.MapRange()
+		for it.Next() {
+			val := it.Value()
+			if o.sub != nil && !val.IsNil() {
+				val = reflect.NewAt(o.sub.typ, o.sub.newCopy(val.UnsafePointer()))
+			}
+			n.SetMapIndex(it.Key(), val)
+		}
+		dv.Set(n)
+	case kIface:
+		dyn := sv.Elem() // *Wrapper
+		if dyn.Kind() != reflect.Pointer || dyn.Type().Elem().Kind() != reflect.Struct || dyn.IsNil() {
+			dv.Set(sv) // not a generated oneof wrapper: share (immutable values only)
+			return
+		}
+		wp := planFor(dyn.Type().Elem())
+		dv.Set(reflect.NewAt(wp.typ, wp.newCopy(dyn.UnsafePointer())))
+	}
+}
+
+func reflectType(m proto.Message) reflect.Type { return reflect.TypeOf(m).Elem() }
