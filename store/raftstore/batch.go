@@ -15,10 +15,16 @@ import (
 
 // Group commit. Every write (and read barrier) becomes an item on the
 // member's queue. One batcher goroutine packs whatever is queued into one
-// log entry (up to MaxBatch commands) and commits it, on the leader through
-// raft.Apply, on a follower by forwarding the batch to the leader; at most
-// MaxInflight batches are out at once, so under load the queue fills while
-// they are out and the next entry carries many writes.
+// batch (up to MaxBatch commands) with a fresh id and commits it as one log
+// entry: on the leader through raft.Apply, on a follower by forwarding the
+// batch to the leader. At most MaxInflight batches are out at once, so
+// under load the queue fills while they are out and the next entry carries
+// many writes.
+//
+// The member's own FSM hands each command its result when it applies the
+// batch. A batch whose fate is unknown (leadership lost mid-commit, the
+// connection to the leader broke) is simply sent again: every member skips
+// a batch whose id it has applied, so a write is applied once.
 
 // item is one command waiting to be committed.
 type item struct {
@@ -29,45 +35,31 @@ type item struct {
 	done  chan struct{}
 }
 
-// itemResult is what submit returns: the command's result and the log
-// index that carried it.
-type itemResult struct {
-	cmdResult
-	index uint64
-}
-
-func newItem(cmd *raftpb.Command) *item {
-	return &item{ctx: context.Background(), cmd: cmd, done: make(chan struct{})}
-}
-
 func (it *item) finish(res cmdResult, index uint64) {
 	it.res, it.index = res, index
 	close(it.done)
 }
 
-// submit queues cmd and waits for its outcome. An error means the command
-// was not applied or its outcome is unknown; a command error (not found,
-// conflict, ...) is in the result.
-func (s *Store) submit(ctx context.Context, cmd *raftpb.Command) (itemResult, error) {
-	it := newItem(cmd)
-	it.ctx = ctx
+// submit queues cmd and waits for its result. An error means the command
+// was not applied or its outcome is unknown; a command's own error (not
+// found, conflict, ...) is in the result.
+func (s *Store) submit(ctx context.Context, cmd *raftpb.Command) (cmdResult, error) {
+	it := &item{ctx: ctx, cmd: cmd, done: make(chan struct{})}
 	select {
 	case s.queue <- it:
 	case <-ctx.Done():
-		return itemResult{}, ctx.Err()
+		return cmdResult{}, ctx.Err()
 	case <-s.done:
-		return itemResult{}, errClosed
+		return cmdResult{}, errClosed
 	}
 	select {
 	case <-it.done:
-		if it.res.err != nil && it.res.objs == nil && isTransportError(it.res.err) {
-			return itemResult{}, it.res.err
+		if isTransportError(it.res.err) {
+			return cmdResult{}, it.res.err
 		}
-		return itemResult{cmdResult: it.res, index: it.index}, nil
+		return it.res, nil
 	case <-ctx.Done():
-		return itemResult{}, fmt.Errorf("outcome unknown: %w: %w", store.ErrUnavailable, ctx.Err())
-	case <-s.done:
-		return itemResult{}, errClosed
+		return cmdResult{}, fmt.Errorf("outcome unknown: %w: %w", store.ErrUnavailable, ctx.Err())
 	}
 }
 
@@ -129,111 +121,123 @@ func (s *Store) failQueued() {
 	}
 }
 
-// flush commits a batch, retrying while no member is known to lead or the
-// one asked was not the leader (in both cases nothing was written). Items
-// whose context ends while waiting fail with store.ErrUnavailable.
+func (s *Store) newBatchID() batchID {
+	return batchID{hi: s.idPrefix, lo: s.idSeq.Add(1)}
+}
+
+// flush commits a batch, retrying (with the same id) while no leader is
+// known, the member asked was not the leader, or the outcome of an attempt
+// is unknown. It gives up when the context of every item has ended.
 func (s *Store) flush(batch []*item) {
+	id := s.newBatchID()
+	b := &raftpb.Batch{IdHi: id.hi, IdLo: id.lo, Commands: make([]*raftpb.Command, len(batch))}
+	for i, it := range batch {
+		b.Commands[i] = it.cmd
+	}
+	data, err := proto.Marshal(b)
+	if err != nil {
+		for _, it := range batch {
+			it.finish(cmdResult{err: &transportError{fmt.Errorf("encode log entry: %w", err)}}, 0)
+		}
+		return
+	}
+	pb := s.fsm.addPending(id, batch)
+	s.stats.entries.Add(1)
+	s.stats.commands.Add(uint64(len(batch)))
+	giveUp := func(err error) {
+		if p := s.fsm.takePending(id); p != nil {
+			for _, it := range p.items {
+				it.finish(cmdResult{err: &transportError{err}}, 0)
+			}
+		}
+	}
 	var lastErr error
 	for attempt := 0; ; attempt++ {
-		live := batch[:0]
-		for _, it := range batch {
-			if err := it.ctx.Err(); err != nil {
-				reason := "no leader"
-				if lastErr != nil {
-					reason = lastErr.Error()
-				}
-				it.finish(cmdResult{err: &transportError{fmt.Errorf("%s: %w: %w", reason, store.ErrUnavailable, err)}}, 0)
-				continue
-			}
-			live = append(live, it)
+		select {
+		case <-pb.done:
+			return // applied here (or failed by a snapshot install)
+		default:
 		}
-		batch = live
-		if len(batch) == 0 {
+		if allDone(batch) {
+			reason := "no leader"
+			if lastErr != nil {
+				reason = lastErr.Error()
+			}
+			giveUp(fmt.Errorf("%s: %w", reason, store.ErrUnavailable))
 			return
 		}
 		if attempt > 0 {
-			d := time.Duration(attempt) * 5 * time.Millisecond
-			if d > 100*time.Millisecond {
-				d = 100 * time.Millisecond
-			}
+			d := min(time.Duration(attempt)*5*time.Millisecond, 100*time.Millisecond)
 			select {
 			case <-time.After(d):
+			case <-pb.done:
+				return
 			case <-s.done:
-				for _, it := range batch {
-					it.finish(cmdResult{err: &transportError{errClosed}}, 0)
-				}
+				giveUp(errClosed)
 				return
 			}
 		}
 		var err error
 		if s.isLeader() {
-			var idx uint64
-			idx, err = s.commitLocal(s.ctx, batch)
-			if err == nil {
-				for _, it := range batch {
-					it.finish(it.res, idx)
-				}
-				return
-			}
+			// On success the FSM has applied the entry here and handed
+			// out the results.
+			err = s.commitData(data)
 		} else {
-			err = s.forwardBatch(batch)
-			if err == nil {
-				return
-			}
+			// On success the leader has committed the entry; this
+			// member's FSM hands out the results when it applies it.
+			err = s.forwardBatch(b)
 		}
-		if errors.Is(err, errNotLeader) || errors.Is(err, errSendFailed) {
-			lastErr = err
-			continue
+		if err == nil {
+			return
 		}
-		for _, it := range batch {
-			it.finish(cmdResult{err: &transportError{err}}, 0)
+		if errors.Is(err, errClosed) {
+			giveUp(errClosed)
+			return
 		}
-		return
+		if !retryable(err) {
+			giveUp(err)
+			return
+		}
+		lastErr = err
 	}
+}
+
+func allDone(batch []*item) bool {
+	for _, it := range batch {
+		if it.ctx.Err() == nil {
+			return false
+		}
+	}
+	return true
+}
+
+func retryable(err error) bool {
+	return errors.Is(err, errNotLeader) || errors.Is(err, errSendFailed) || errors.Is(err, store.ErrUnavailable)
 }
 
 // applyTimeout bounds how long raft.Apply waits to enqueue an entry.
 const applyTimeout = 10 * time.Second
 
-// commitLocal appends the items' commands as one log entry on this member,
-// which must be the leader, and sets each item's result. errNotLeader means
+// commitData appends data as one log entry on this member, which must be
+// the leader, and waits until it is applied here. errNotLeader means
 // nothing was written; store.ErrUnavailable that the outcome is unknown.
-func (s *Store) commitLocal(ctx context.Context, items []*item) (uint64, error) {
-	b := &raftpb.Batch{Commands: make([]*raftpb.Command, len(items))}
-	for i, it := range items {
-		b.Commands[i] = it.cmd
-	}
-	data, err := proto.Marshal(b)
-	if err != nil {
-		return 0, fmt.Errorf("encode log entry: %w", err)
-	}
-	s.stats.entries.Add(1)
-	s.stats.commands.Add(uint64(len(items)))
+func (s *Store) commitData(data []byte) error {
 	f := s.raft.Apply(data, applyTimeout)
-	if err := f.Error(); err != nil {
-		switch {
-		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrEnqueueTimeout):
-			return 0, fmt.Errorf("%w: %w", errNotLeader, err)
-		case errors.Is(err, raft.ErrRaftShutdown):
-			return 0, errClosed
-		default:
-			return 0, fmt.Errorf("commit: %w, outcome unknown: %w", err, store.ErrUnavailable)
-		}
+	err := f.Error()
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrEnqueueTimeout):
+		return fmt.Errorf("%w: %w", errNotLeader, err)
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return errClosed
+	default:
+		return fmt.Errorf("commit: %w, outcome unknown: %w", err, store.ErrUnavailable)
 	}
-	results, ok := f.Response().([]cmdResult)
-	if !ok || len(results) != len(items) {
-		return 0, fmt.Errorf("commit: unexpected response %T", f.Response())
-	}
-	for i, it := range items {
-		it.res = results[i]
-	}
-	_ = ctx
-	return f.Index(), nil
 }
 
-// forwardBatch sends the batch to the leader and finishes its items from
-// the answer.
-func (s *Store) forwardBatch(batch []*item) error {
+// forwardBatch sends the batch to the leader; nil means it is committed.
+func (s *Store) forwardBatch(b *raftpb.Batch) error {
 	addr, _ := s.raft.LeaderWithID()
 	if addr == "" || s.mux == nil {
 		return fmt.Errorf("%w: no leader known", errSendFailed)
@@ -242,41 +246,9 @@ func (s *Store) forwardBatch(batch []*item) error {
 	if err != nil {
 		return err
 	}
-	req := &raftpb.Request{Commands: make([]*raftpb.Command, len(batch))}
-	for i, it := range batch {
-		req.Commands[i] = it.cmd
-	}
-	resp, err := p.call(s.ctx, req)
+	resp, err := p.call(s.ctx, &raftpb.Request{Batch: b})
 	if err != nil {
 		return err
 	}
-	if resp.GetCode() != codeOK {
-		return codeError(resp.GetCode(), resp.GetMessage())
-	}
-	if len(resp.GetResults()) != len(batch) {
-		return fmt.Errorf("forward: %d results for %d commands: %w", len(resp.GetResults()), len(batch), store.ErrUnavailable)
-	}
-	results := make([]cmdResult, len(batch))
-	for i := range batch {
-		r := resp.GetResults()[i]
-		results[i].err = codeError(r.GetCode(), r.GetMessage())
-		if results[i].err == nil {
-			if results[i].objs, err = s.decodeObjects(r.GetObjects()); err != nil {
-				results[i].err = err
-			}
-		}
-	}
-	// Read your writes: the items finish once this member has applied the
-	// entry too, so a write followed by a read on this member sees it.
-	// Waiting does not hold up the next batch.
-	idx := resp.GetIndex()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		_ = s.waitApplied(s.ctx, idx)
-		for i, it := range batch {
-			it.finish(results[i], idx)
-		}
-	}()
-	return nil
+	return codeError(resp.GetCode(), resp.GetMessage())
 }

@@ -195,33 +195,11 @@ func (s *Store) handleForward(req *raftpb.Request) *raftpb.Response {
 		err := s.changeMembership(ctx, req.GetMembership())
 		return &raftpb.Response{Code: errCode(err), Message: errString(err)}
 	}
-	items := make([]*item, len(req.GetCommands()))
-	for i, c := range req.GetCommands() {
-		items[i] = newItem(c)
+	data, err := proto.Marshal(req.GetBatch())
+	if err == nil {
+		err = s.commitData(data)
 	}
-	idx, err := s.commitLocal(ctx, items)
-	if err != nil {
-		return &raftpb.Response{Code: errCode(err), Message: err.Error()}
-	}
-	resp := &raftpb.Response{Index: idx, Results: make([]*raftpb.Result, len(items))}
-	for i, it := range items {
-		r := &raftpb.Result{Code: errCode(it.res.err), Message: errString(it.res.err)}
-		for _, o := range it.res.objs {
-			info, err := s.reg.KindOf(o)
-			if err != nil {
-				r = &raftpb.Result{Code: codeInvalid, Message: err.Error()}
-				break
-			}
-			b, err := proto.Marshal(o)
-			if err != nil {
-				r = &raftpb.Result{Code: codeInvalid, Message: err.Error()}
-				break
-			}
-			r.Objects = append(r.Objects, &raftpb.Object{Kind: info.Kind, Data: b})
-		}
-		resp.Results[i] = r
-	}
-	return resp
+	return &raftpb.Response{Code: errCode(err), Message: errString(err)}
 }
 
 func errString(err error) string {

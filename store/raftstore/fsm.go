@@ -31,44 +31,138 @@ type cmdResult struct {
 	err  error
 }
 
+// batchID names a batch (a log entry's worth of commands) across retries.
+type batchID struct{ hi, lo uint64 }
+
+// dedupWindow is how many recent batch ids every member remembers: a batch
+// retried within that many entries of its first application is skipped.
+const dedupWindow = 1 << 16
+
+// dedup is the deterministic set of recently applied batch ids, part of
+// the replicated state (and of snapshots).
+type dedup struct {
+	ring []batchID
+	next int
+	set  map[batchID]struct{}
+}
+
+func (d *dedup) seen(id batchID) bool { _, ok := d.set[id]; return ok }
+
+func (d *dedup) add(id batchID) {
+	if d.set == nil {
+		d.set = map[batchID]struct{}{}
+	}
+	if len(d.ring) < dedupWindow {
+		d.ring = append(d.ring, id)
+	} else {
+		delete(d.set, d.ring[d.next])
+		d.ring[d.next] = id
+		d.next = (d.next + 1) % dedupWindow
+	}
+	d.set[id] = struct{}{}
+}
+
+// ordered returns the ids oldest first.
+func (d *dedup) ordered() []batchID {
+	out := make([]batchID, 0, len(d.ring))
+	out = append(out, d.ring[d.next:]...)
+	return append(out, d.ring[:d.next]...)
+}
+
+// pendingBatch is a batch this member proposed and waits for.
+type pendingBatch struct {
+	items []*item
+	done  chan struct{}
+}
+
 // fsm is the Raft state machine: a memstore that applies the commands of
 // each log entry in order. Raft calls Apply, Snapshot and Restore from one
 // goroutine; Persist runs concurrently with Apply.
+//
+// When the member that proposed a batch applies it, the FSM hands each
+// command's result to the waiting item: results never travel between
+// members, and a write returns only once its own member has applied it.
 type fsm struct {
 	mem *memstore.Store
 	reg *api.Registry
 	enc *encrypt.Transformer
 
+	dedup dedup // FSM goroutine only
+
 	mu       sync.Mutex
-	applied  uint64        // index of the last command entry applied
-	advance  chan struct{} // closed (and replaced) when applied advances
-	restores int           // snapshots restored (for tests and metrics)
+	pending  map[batchID]*pendingBatch
+	restores int // snapshots restored (for tests)
 }
 
 var _ raft.FSM = (*fsm)(nil)
 
 func newFSM(mem *memstore.Store, reg *api.Registry, enc *encrypt.Transformer) *fsm {
-	return &fsm{mem: mem, reg: reg, enc: enc, advance: make(chan struct{})}
+	return &fsm{mem: mem, reg: reg, enc: enc, pending: map[batchID]*pendingBatch{}}
 }
 
-// Apply applies one log entry: a Batch of commands. It returns []cmdResult,
-// one per command, which reaches the future of the member that proposed it.
+// addPending registers a batch this member is about to propose.
+func (f *fsm) addPending(id batchID, items []*item) *pendingBatch {
+	pb := &pendingBatch{items: items, done: make(chan struct{})}
+	f.mu.Lock()
+	f.pending[id] = pb
+	f.mu.Unlock()
+	return pb
+}
+
+// takePending unregisters a batch; the caller finishes its items.
+func (f *fsm) takePending(id batchID) *pendingBatch {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pb := f.pending[id]
+	if pb != nil {
+		delete(f.pending, id)
+		close(pb.done)
+	}
+	return pb
+}
+
+// failPending finishes every pending batch with err.
+func (f *fsm) failPending(err error) {
+	f.mu.Lock()
+	all := f.pending
+	f.pending = map[batchID]*pendingBatch{}
+	f.mu.Unlock()
+	for _, pb := range all {
+		close(pb.done)
+		for _, it := range pb.items {
+			it.finish(cmdResult{err: &transportError{err}}, 0)
+		}
+	}
+}
+
+// Apply applies one log entry: a Batch of commands, unless a batch with its
+// id was applied already (a retry).
 func (f *fsm) Apply(l *raft.Log) any {
-	var results []cmdResult
-	if l.Type == raft.LogCommand {
-		var b raftpb.Batch
-		if err := proto.Unmarshal(l.Data, &b); err != nil {
-			// Every replica fails the same way: the entry is skipped.
-			results = []cmdResult{{err: store.Errorf(store.ErrInvalid, "decode log entry %d: %v", l.Index, err)}}
-		} else {
-			results = make([]cmdResult, len(b.Commands))
-			for i, c := range b.Commands {
-				results[i] = f.applyCommand(c)
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	var b raftpb.Batch
+	if err := proto.Unmarshal(l.Data, &b); err != nil {
+		// Every replica skips the entry the same way.
+		return nil
+	}
+	id := batchID{b.GetIdHi(), b.GetIdLo()}
+	if f.dedup.seen(id) {
+		return nil
+	}
+	results := make([]cmdResult, len(b.GetCommands()))
+	for i, c := range b.GetCommands() {
+		results[i] = f.applyCommand(c)
+	}
+	f.dedup.add(id)
+	if pb := f.takePending(id); pb != nil {
+		for i, it := range pb.items {
+			if i < len(results) {
+				it.finish(results[i], l.Index)
 			}
 		}
 	}
-	f.setApplied(l.Index)
-	return results
+	return nil
 }
 
 func (f *fsm) applyCommand(c *raftpb.Command) cmdResult {
@@ -93,41 +187,29 @@ func (f *fsm) applyCommand(c *raftpb.Command) cmdResult {
 	return cmdResult{objs: objs, err: err}
 }
 
-func (f *fsm) setApplied(index uint64) {
-	f.mu.Lock()
-	if index > f.applied {
-		f.applied = index
-		close(f.advance)
-		f.advance = make(chan struct{})
-	}
-	f.mu.Unlock()
-}
-
-// appliedIndex returns the last applied index and a channel closed when it
-// advances.
-func (f *fsm) appliedIndex() (uint64, <-chan struct{}) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.applied, f.advance
-}
-
 // Snapshot captures the state as of the last applied entry. The memstore
 // copies its tree lazily before writing its first byte, so Snapshot waits
 // for that first byte (which proves the state is captured) and hands the
 // rest of the stream to Persist, which runs concurrently with Apply.
+//
+// The stream is a header (the count of remembered batch ids, then the ids,
+// 16 bytes each, oldest first) followed by memstore's snapshot.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	pr, pw := io.Pipe()
 	captured := make(chan struct{})
 	done := make(chan error, 1)
 	w := &firstWrite{w: pw, first: captured}
-	applied, _ := f.appliedIndex()
+	ids := f.dedup.ordered()
 	go func() {
 		bw := bufio.NewWriterSize(w, 64<<10)
-		// The header: the index of the last command entry applied, so that
-		// a restored member knows which barriers it has passed.
-		var hdr [8]byte
-		binary.BigEndian.PutUint64(hdr[:], applied)
-		_, _ = bw.Write(hdr[:])
+		var b [16]byte
+		binary.BigEndian.PutUint64(b[:8], uint64(len(ids)))
+		_, _ = bw.Write(b[:8])
+		for _, id := range ids {
+			binary.BigEndian.PutUint64(b[:8], id.hi)
+			binary.BigEndian.PutUint64(b[8:], id.lo)
+			_, _ = bw.Write(b[:])
+		}
 		_, err := f.mem.Snapshot(bw)
 		if err == nil {
 			err = bw.Flush()
@@ -207,7 +289,9 @@ func (s *fsmSnapshot) Release() {
 
 // Restore replaces the state with a snapshot. Open watches end with
 // store.ErrCompacted (their consumers relist), and watches from before the
-// snapshot's revision fail with it.
+// snapshot's revision fail with it. Batches this member proposed that the
+// snapshot already contains fail with an unknown outcome: their results
+// were computed elsewhere.
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	br := bufio.NewReaderSize(rc, 64<<10)
@@ -219,16 +303,40 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		}
 		r = f.enc.NewReader(br, snapshotContext)
 	}
-	var hdr [8]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+	var b [16]byte
+	if _, err := io.ReadFull(r, b[:8]); err != nil {
 		return store.Errorf(store.ErrInvalid, "read snapshot header: %v", err)
+	}
+	n := binary.BigEndian.Uint64(b[:8])
+	if n > dedupWindow {
+		return store.Errorf(store.ErrInvalid, "snapshot header: %d batch ids", n)
+	}
+	var d dedup
+	for range n {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return store.Errorf(store.ErrInvalid, "read snapshot header: %v", err)
+		}
+		d.add(batchID{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])})
 	}
 	if err := f.mem.Restore(r); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
+	f.dedup = d
 	f.mu.Lock()
 	f.restores++
+	var lost []batchID
+	for id := range f.pending {
+		if d.seen(id) {
+			lost = append(lost, id)
+		}
+	}
 	f.mu.Unlock()
-	f.setApplied(binary.BigEndian.Uint64(hdr[:]))
+	for _, id := range lost {
+		if pb := f.takePending(id); pb != nil {
+			for _, it := range pb.items {
+				it.finish(cmdResult{err: &transportError{store.Errorf(store.ErrUnavailable, "write applied, result lost to a snapshot install; outcome unknown")}}, 0)
+			}
+		}
+	}
 	return nil
 }

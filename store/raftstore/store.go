@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,7 +18,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
@@ -41,8 +41,10 @@ type Store struct {
 	trans raft.Transport
 	mux   *mux // nil without Addr
 
-	queue chan *item
-	stats struct{ entries, commands atomic.Uint64 }
+	queue    chan *item
+	stats    struct{ entries, commands atomic.Uint64 }
+	idPrefix uint64 // random per Open: batch ids of different runs differ
+	idSeq    atomic.Uint64
 
 	peersMu sync.Mutex
 	peers   map[string]*peer
@@ -77,6 +79,7 @@ func Open(ctx context.Context, cfg Config) (_ *Store, err error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.done = s.ctx.Done()
 	s.queue = make(chan *item, 4*cfg.MaxBatch)
+	s.idPrefix = mrand.Uint64()
 	var cleanup []func()
 	defer func() {
 		if err != nil {
@@ -239,6 +242,7 @@ func (s *Store) Close() error {
 		}
 		s.peersMu.Unlock()
 		s.wg.Wait()
+		s.fsm.failPending(errClosed)
 		if err := s.bolt.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close log: %w", err))
 		}
@@ -388,8 +392,8 @@ func (s *Store) waitFuture(ctx context.Context, f raft.Future) error {
 
 // barrier returns once this member's state reflects every write
 // acknowledged before the call: an empty command goes through the log
-// (batched with writes) and, on a follower, the member waits until it has
-// applied the entry that carried it.
+// (batched with writes) and this member's FSM releases it when it applies
+// the entry that carried it.
 func (s *Store) barrier(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -398,26 +402,7 @@ func (s *Store) barrier(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if res.err != nil {
-		return res.err
-	}
-	return s.waitApplied(ctx, res.index)
-}
-
-func (s *Store) waitApplied(ctx context.Context, index uint64) error {
-	for {
-		applied, advance := s.fsm.appliedIndex()
-		if applied >= index {
-			return nil
-		}
-		select {
-		case <-advance:
-		case <-ctx.Done():
-			return fmt.Errorf("waiting to apply index %d: %w: %w", index, store.ErrUnavailable, ctx.Err())
-		case <-s.done:
-			return errClosed
-		}
-	}
+	return res.err
 }
 
 func (s *Store) isLeader() bool { return s.raft.State() == raft.Leader }
@@ -448,26 +433,9 @@ func (w *slogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// decodeObjects decodes forwarded result objects.
-func (s *Store) decodeObjects(objs []*raftpb.Object) ([]api.Object, error) {
-	out := make([]api.Object, len(objs))
-	for i, o := range objs {
-		info, err := s.reg.Lookup(o.GetKind())
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", store.ErrInvalid, err)
-		}
-		obj := info.New()
-		if err := proto.Unmarshal(o.GetData(), obj); err != nil {
-			return nil, store.Errorf(store.ErrInvalid, "decode result: %v", err)
-		}
-		out[i] = obj
-	}
-	return out, nil
-}
-
 // Stats are counters of a member's group commit.
 type Stats struct {
-	// Entries is how many log entries this member proposed as leader, and
+	// Entries is how many batches (log entries) this member proposed, and
 	// Commands how many writes (and read barriers) they carried.
 	Entries, Commands uint64
 }

@@ -76,7 +76,7 @@ func (x Membership_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Membership_Op.Descriptor instead.
 func (Membership_Op) EnumDescriptor() ([]byte, []int) {
-	return file_raftpb_proto_rawDescGZIP(), []int{5, 0}
+	return file_raftpb_proto_rawDescGZIP(), []int{3, 0}
 }
 
 // Command is one memstore command (memstore.Command.Marshal), sealed with
@@ -134,10 +134,14 @@ func (x *Command) GetSealed() bool {
 }
 
 // Batch is the data of one log entry: many commands packed together (group
-// commit), applied in order, each at its own revision.
+// commit), applied in order, each at its own revision. Its id, chosen by
+// the member that took the writes, makes retries safe: a batch whose id was
+// applied already is skipped.
 type Batch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Commands      []*Command             `protobuf:"bytes,1,rep,name=commands,proto3" json:"commands,omitempty"`
+	IdHi          uint64                 `protobuf:"fixed64,2,opt,name=id_hi,json=idHi,proto3" json:"id_hi,omitempty"`
+	IdLo          uint64                 `protobuf:"fixed64,3,opt,name=id_lo,json=idLo,proto3" json:"id_lo,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -179,136 +183,35 @@ func (x *Batch) GetCommands() []*Command {
 	return nil
 }
 
-// Object is one object of a result.
-type Object struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Object) Reset() {
-	*x = Object{}
-	mi := &file_raftpb_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Object) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Object) ProtoMessage() {}
-
-func (x *Object) ProtoReflect() protoreflect.Message {
-	mi := &file_raftpb_proto_msgTypes[2]
+func (x *Batch) GetIdHi() uint64 {
 	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Object.ProtoReflect.Descriptor instead.
-func (*Object) Descriptor() ([]byte, []int) {
-	return file_raftpb_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *Object) GetKind() string {
-	if x != nil {
-		return x.Kind
-	}
-	return ""
-}
-
-func (x *Object) GetData() []byte {
-	if x != nil {
-		return x.Data
-	}
-	return nil
-}
-
-// Result is the outcome of one command: its objects, or an error.
-type Result struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Objects []*Object              `protobuf:"bytes,1,rep,name=objects,proto3" json:"objects,omitempty"`
-	// code is the error class (0: success).
-	Code          int32  `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
-	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Result) Reset() {
-	*x = Result{}
-	mi := &file_raftpb_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Result) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Result) ProtoMessage() {}
-
-func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_raftpb_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Result.ProtoReflect.Descriptor instead.
-func (*Result) Descriptor() ([]byte, []int) {
-	return file_raftpb_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *Result) GetObjects() []*Object {
-	if x != nil {
-		return x.Objects
-	}
-	return nil
-}
-
-func (x *Result) GetCode() int32 {
-	if x != nil {
-		return x.Code
+		return x.IdHi
 	}
 	return 0
 }
 
-func (x *Result) GetMessage() string {
+func (x *Batch) GetIdLo() uint64 {
 	if x != nil {
-		return x.Message
+		return x.IdLo
 	}
-	return ""
+	return 0
 }
 
 // Request is sent by a member to the leader.
 type Request struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	// commands to commit, in order.
-	Commands []*Command `protobuf:"bytes,2,rep,name=commands,proto3" json:"commands,omitempty"`
 	// membership, when set, is a change of the cluster's members.
-	Membership    *Membership `protobuf:"bytes,4,opt,name=membership,proto3" json:"membership,omitempty"`
+	Membership *Membership `protobuf:"bytes,4,opt,name=membership,proto3" json:"membership,omitempty"`
+	// batch, when set, is to be appended to the log as one entry.
+	Batch         *Batch `protobuf:"bytes,5,opt,name=batch,proto3" json:"batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Request) Reset() {
 	*x = Request{}
-	mi := &file_raftpb_proto_msgTypes[4]
+	mi := &file_raftpb_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -320,7 +223,7 @@ func (x *Request) String() string {
 func (*Request) ProtoMessage() {}
 
 func (x *Request) ProtoReflect() protoreflect.Message {
-	mi := &file_raftpb_proto_msgTypes[4]
+	mi := &file_raftpb_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -333,7 +236,7 @@ func (x *Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Request.ProtoReflect.Descriptor instead.
 func (*Request) Descriptor() ([]byte, []int) {
-	return file_raftpb_proto_rawDescGZIP(), []int{4}
+	return file_raftpb_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Request) GetId() uint64 {
@@ -343,16 +246,16 @@ func (x *Request) GetId() uint64 {
 	return 0
 }
 
-func (x *Request) GetCommands() []*Command {
+func (x *Request) GetMembership() *Membership {
 	if x != nil {
-		return x.Commands
+		return x.Membership
 	}
 	return nil
 }
 
-func (x *Request) GetMembership() *Membership {
+func (x *Request) GetBatch() *Batch {
 	if x != nil {
-		return x.Membership
+		return x.Batch
 	}
 	return nil
 }
@@ -369,7 +272,7 @@ type Membership struct {
 
 func (x *Membership) Reset() {
 	*x = Membership{}
-	mi := &file_raftpb_proto_msgTypes[5]
+	mi := &file_raftpb_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +284,7 @@ func (x *Membership) String() string {
 func (*Membership) ProtoMessage() {}
 
 func (x *Membership) ProtoReflect() protoreflect.Message {
-	mi := &file_raftpb_proto_msgTypes[5]
+	mi := &file_raftpb_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +297,7 @@ func (x *Membership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Membership.ProtoReflect.Descriptor instead.
 func (*Membership) Descriptor() ([]byte, []int) {
-	return file_raftpb_proto_rawDescGZIP(), []int{5}
+	return file_raftpb_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Membership) GetOp() Membership_Op {
@@ -418,15 +321,15 @@ func (x *Membership) GetAddress() string {
 	return ""
 }
 
-// Response answers one Request.
+// Response answers one Request. The sender learns the results of a batch
+// by applying its entry itself.
 type Response struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Id      uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Results []*Result              `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
-	// code and message: an error for the whole request.
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// code and message: an error (0: the batch is committed).
 	Code    int32  `protobuf:"varint,3,opt,name=code,proto3" json:"code,omitempty"`
 	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
-	// index: the read index, or the log index the commands were committed at.
+	// index: the log index the batch was committed at.
 	Index         uint64 `protobuf:"varint,5,opt,name=index,proto3" json:"index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -434,7 +337,7 @@ type Response struct {
 
 func (x *Response) Reset() {
 	*x = Response{}
-	mi := &file_raftpb_proto_msgTypes[6]
+	mi := &file_raftpb_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +349,7 @@ func (x *Response) String() string {
 func (*Response) ProtoMessage() {}
 
 func (x *Response) ProtoReflect() protoreflect.Message {
-	mi := &file_raftpb_proto_msgTypes[6]
+	mi := &file_raftpb_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +362,7 @@ func (x *Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Response.ProtoReflect.Descriptor instead.
 func (*Response) Descriptor() ([]byte, []int) {
-	return file_raftpb_proto_rawDescGZIP(), []int{6}
+	return file_raftpb_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Response) GetId() uint64 {
@@ -467,13 +370,6 @@ func (x *Response) GetId() uint64 {
 		return x.Id
 	}
 	return 0
-}
-
-func (x *Response) GetResults() []*Result {
-	if x != nil {
-		return x.Results
-	}
-	return nil
 }
 
 func (x *Response) GetCode() int32 {
@@ -504,22 +400,17 @@ const file_raftpb_proto_rawDesc = "" +
 	"\fraftpb.proto\x12\x12coxswain.raftstore\"5\n" +
 	"\aCommand\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x16\n" +
-	"\x06sealed\x18\x02 \x01(\bR\x06sealed\"@\n" +
+	"\x06sealed\x18\x02 \x01(\bR\x06sealed\"j\n" +
 	"\x05Batch\x127\n" +
-	"\bcommands\x18\x01 \x03(\v2\x1b.coxswain.raftstore.CommandR\bcommands\"0\n" +
-	"\x06Object\x12\x12\n" +
-	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"l\n" +
-	"\x06Result\x124\n" +
-	"\aobjects\x18\x01 \x03(\v2\x1a.coxswain.raftstore.ObjectR\aobjects\x12\x12\n" +
-	"\x04code\x18\x02 \x01(\x05R\x04code\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\x98\x01\n" +
+	"\bcommands\x18\x01 \x03(\v2\x1b.coxswain.raftstore.CommandR\bcommands\x12\x13\n" +
+	"\x05id_hi\x18\x02 \x01(\x06R\x04idHi\x12\x13\n" +
+	"\x05id_lo\x18\x03 \x01(\x06R\x04idLo\"\x96\x01\n" +
 	"\aRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\x127\n" +
-	"\bcommands\x18\x02 \x03(\v2\x1b.coxswain.raftstore.CommandR\bcommands\x12>\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12>\n" +
 	"\n" +
 	"membership\x18\x04 \x01(\v2\x1e.coxswain.raftstore.MembershipR\n" +
-	"membershipJ\x04\b\x03\x10\x04\"\xc9\x01\n" +
+	"membership\x12/\n" +
+	"\x05batch\x18\x05 \x01(\v2\x19.coxswain.raftstore.BatchR\x05batchJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04\"\xc9\x01\n" +
 	"\n" +
 	"Membership\x121\n" +
 	"\x02op\x18\x01 \x01(\x0e2!.coxswain.raftstore.Membership.OpR\x02op\x12\x0e\n" +
@@ -531,13 +422,12 @@ const file_raftpb_proto_rawDesc = "" +
 	"\fADD_NONVOTER\x10\x02\x12\n" +
 	"\n" +
 	"\x06REMOVE\x10\x03\x12\x17\n" +
-	"\x13TRANSFER_LEADERSHIP\x10\x04\"\x94\x01\n" +
+	"\x13TRANSFER_LEADERSHIP\x10\x04\"d\n" +
 	"\bResponse\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\x124\n" +
-	"\aresults\x18\x02 \x03(\v2\x1a.coxswain.raftstore.ResultR\aresults\x12\x12\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04code\x18\x03 \x01(\x05R\x04code\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12\x14\n" +
-	"\x05index\x18\x05 \x01(\x04R\x05indexBAZ?github.com/coxswain-io/coxswain/store/raftstore/internal/raftpbb\x06proto3"
+	"\x05index\x18\x05 \x01(\x04R\x05indexJ\x04\b\x02\x10\x03BAZ?github.com/coxswain-io/coxswain/store/raftstore/internal/raftpbb\x06proto3"
 
 var (
 	file_raftpb_proto_rawDescOnce sync.Once
@@ -552,29 +442,25 @@ func file_raftpb_proto_rawDescGZIP() []byte {
 }
 
 var file_raftpb_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_raftpb_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_raftpb_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_raftpb_proto_goTypes = []any{
 	(Membership_Op)(0), // 0: coxswain.raftstore.Membership.Op
 	(*Command)(nil),    // 1: coxswain.raftstore.Command
 	(*Batch)(nil),      // 2: coxswain.raftstore.Batch
-	(*Object)(nil),     // 3: coxswain.raftstore.Object
-	(*Result)(nil),     // 4: coxswain.raftstore.Result
-	(*Request)(nil),    // 5: coxswain.raftstore.Request
-	(*Membership)(nil), // 6: coxswain.raftstore.Membership
-	(*Response)(nil),   // 7: coxswain.raftstore.Response
+	(*Request)(nil),    // 3: coxswain.raftstore.Request
+	(*Membership)(nil), // 4: coxswain.raftstore.Membership
+	(*Response)(nil),   // 5: coxswain.raftstore.Response
 }
 var file_raftpb_proto_depIdxs = []int32{
 	1, // 0: coxswain.raftstore.Batch.commands:type_name -> coxswain.raftstore.Command
-	3, // 1: coxswain.raftstore.Result.objects:type_name -> coxswain.raftstore.Object
-	1, // 2: coxswain.raftstore.Request.commands:type_name -> coxswain.raftstore.Command
-	6, // 3: coxswain.raftstore.Request.membership:type_name -> coxswain.raftstore.Membership
-	0, // 4: coxswain.raftstore.Membership.op:type_name -> coxswain.raftstore.Membership.Op
-	4, // 5: coxswain.raftstore.Response.results:type_name -> coxswain.raftstore.Result
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	4, // 1: coxswain.raftstore.Request.membership:type_name -> coxswain.raftstore.Membership
+	2, // 2: coxswain.raftstore.Request.batch:type_name -> coxswain.raftstore.Batch
+	0, // 3: coxswain.raftstore.Membership.op:type_name -> coxswain.raftstore.Membership.Op
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_raftpb_proto_init() }
@@ -588,7 +474,7 @@ func file_raftpb_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_raftpb_proto_rawDesc), len(file_raftpb_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
