@@ -18,12 +18,6 @@ func ExampleScheduler() {
 	s := memstore.New()
 	defer func() { _ = s.Close() }()
 
-	sch, err := scheduler.New(s, scheduler.Config{Logger: quietLogger()})
-	if err != nil {
-		panic(err)
-	}
-	go func() { _ = sch.Start(ctx) }()
-
 	for name, cpu := range map[string]string{"small": "1", "large": "8"} {
 		_, err := s.Create(ctx, &api.Node{
 			Metadata: &api.ObjectMeta{Name: name},
@@ -33,6 +27,12 @@ func ExampleScheduler() {
 			panic(err)
 		}
 	}
+	sch, err := scheduler.New(s, scheduler.Config{Logger: quietLogger()})
+	if err != nil {
+		panic(err)
+	}
+	go func() { _ = sch.Start(ctx) }()
+
 	pods := store.For[*api.Pod](s)
 	_, err = pods.Create(ctx, &api.Pod{
 		Metadata: &api.ObjectMeta{Name: "web", Namespace: "default"},

@@ -67,6 +67,12 @@ func newEnv(t *testing.T, cfg scheduler.Config) *env {
 	if cfg.MaxUnschedulable == 0 {
 		cfg.MaxUnschedulable = time.Hour // retries must come from events, not the timer
 	}
+	// Write something first: on an empty store the informers list at
+	// revision 0, and a watch from revision 0 means "from now", so a write
+	// racing their start could be missed (reported to the store owners).
+	if _, err := s.Create(ctx, &api.Namespace{Metadata: &api.ObjectMeta{Name: "default"}}); err != nil {
+		t.Fatal(err)
+	}
 	sch, err := scheduler.New(s, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -84,6 +84,14 @@ func run(ctx context.Context, out io.Writer) error {
 	defer cancel()
 	s := memstore.New()
 	defer func() { _ = s.Close() }()
+	for i := range 3 {
+		if _, err := s.Create(ctx, &api.Node{
+			Metadata: &api.ObjectMeta{Name: fmt.Sprintf("node-%d", i)},
+			Status:   &api.NodeStatus{Allocatable: map[string]string{"cpu": "4", "memory": "8Gi", "pods": "110"}},
+		}); err != nil {
+			return err
+		}
+	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, cfg := range []scheduler.Config{{}, binPacker()} {
 		cfg.Logger = quiet
@@ -92,14 +100,6 @@ func run(ctx context.Context, out io.Writer) error {
 			return err
 		}
 		go func() { _ = sch.Start(ctx) }()
-	}
-	for i := range 3 {
-		if _, err := s.Create(ctx, &api.Node{
-			Metadata: &api.ObjectMeta{Name: fmt.Sprintf("node-%d", i)},
-			Status:   &api.NodeStatus{Allocatable: map[string]string{"cpu": "4", "memory": "8Gi", "pods": "110"}},
-		}); err != nil {
-			return err
-		}
 	}
 	pods := store.For[*api.Pod](s)
 	for i := range 6 {
