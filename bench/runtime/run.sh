@@ -6,3 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 go run ./bench/runtime "$@"
+# Pod startup through the node agent (pod created in the store -> Running,
+# status written) vs the floor (the same container through libcontainer,
+# plus one CNI ADD when $COXSWAIN_CNI_BIN_DIR names the plugins, as make
+# exports it).
+go run ./bench/runtime/podstartup "$@"
