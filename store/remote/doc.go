@@ -79,8 +79,11 @@
 // authorized when it starts (bound its life with MaxWatchTimeout). Verbs
 // are get, list, watch, create, update and delete; subresources are
 // matched as "pods/status" or "deployments/scale"; a transaction needs the
-// verb of each of its ops. Bodies are capped by MaxRequestBytes and
-// requests other than watches by RequestTimeout.
+// verb of each of its ops. EnsureDefaultRoles creates the ClusterRoles
+// cluster-admin, edit, view and system:node (what a node agent needs);
+// BindClusterRole builds a binding to one of them. Bodies are capped by
+// MaxRequestBytes, requests other than watches by RequestTimeout, and each
+// write of a watch stream too, so a client that stops reading is dropped.
 //
 // # Client
 //
