@@ -396,3 +396,34 @@ func TestFailedStartIsRetried(t *testing.T) {
 	})
 	e.waitPod("flaky", "running after retry", phase(agent.PhaseRunning))
 }
+
+func TestHostNetworkPod(t *testing.T) {
+	e := newEnv(t)
+	p := pod("hostnet", "", forever)
+	p.Spec.HostNetwork = true
+	e.create(p)
+	p = e.waitPod("hostnet", "running", phase(agent.PhaseRunning))
+	if p.Status.PodIp != "10.0.0.1" {
+		t.Errorf("podIP %q, want the node's", p.Status.PodIp)
+	}
+	if n := e.net.Sandboxes(); len(n) != 0 {
+		t.Errorf("pod network used for a hostNetwork pod: %v", n)
+	}
+}
+
+func TestNodeNotReadyWhenRuntimeFails(t *testing.T) {
+	e := newEnv(t, func(c *agent.Config) { c.NodeStatusInterval = 30 * time.Millisecond })
+	e.rt.failList.Store(true)
+	eventually(t, "node NotReady", func() (bool, string) {
+		n, err := store.For[*api.Node](e.store).Get(context.Background(), "", "node-1")
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, c := range n.GetStatus().GetConditions() {
+			if c.Type == agent.NodeReady {
+				return c.Status == "False" && c.Reason == "RuntimeUnavailable", c.String()
+			}
+		}
+		return false, "no Ready condition"
+	})
+}

@@ -94,19 +94,19 @@ type TaintSpec struct {
 func (c *Config) Validate() error {
 	var errs []error
 	if c.NodeName == "" {
-		errs = append(errs, fmt.Errorf("NodeName is required: %w", ErrInvalidConfig))
+		errs = append(errs, fmt.Errorf("agent: NodeName is required: %w", ErrInvalidConfig))
 	}
 	if c.Store == nil {
-		errs = append(errs, fmt.Errorf("Store is required: %w", ErrInvalidConfig))
+		errs = append(errs, fmt.Errorf("agent: Store is required: %w", ErrInvalidConfig))
 	}
 	if c.Runtime == nil {
-		errs = append(errs, fmt.Errorf("Runtime is required: %w", ErrInvalidConfig))
+		errs = append(errs, fmt.Errorf("agent: Runtime is required: %w", ErrInvalidConfig))
 	}
 	if c.RootDir == "" || !filepath.IsAbs(c.RootDir) {
-		errs = append(errs, fmt.Errorf("RootDir %q must be an absolute path: %w", c.RootDir, ErrInvalidConfig))
+		errs = append(errs, fmt.Errorf("agent: RootDir %q must be an absolute path: %w", c.RootDir, ErrInvalidConfig))
 	}
 	if c.MaxPods < 0 || c.Workers < 0 {
-		errs = append(errs, fmt.Errorf("MaxPods and Workers must not be negative: %w", ErrInvalidConfig))
+		errs = append(errs, fmt.Errorf("agent: MaxPods and Workers must not be negative: %w", ErrInvalidConfig))
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -135,10 +135,10 @@ func (c *Config) Validate() error {
 		c.Logger = slog.Default()
 	}
 	if c.BackoffMax < c.BackoffBase {
-		return fmt.Errorf("BackoffMax %s is below BackoffBase %s: %w", c.BackoffMax, c.BackoffBase, ErrInvalidConfig)
+		return fmt.Errorf("agent: BackoffMax %s is below BackoffBase %s: %w", c.BackoffMax, c.BackoffBase, ErrInvalidConfig)
 	}
 	if c.HeartbeatInterval >= c.LeaseDuration {
-		return fmt.Errorf("HeartbeatInterval %s must be shorter than LeaseDuration %s: %w", c.HeartbeatInterval, c.LeaseDuration, ErrInvalidConfig)
+		return fmt.Errorf("agent: HeartbeatInterval %s must be shorter than LeaseDuration %s: %w", c.HeartbeatInterval, c.LeaseDuration, ErrInvalidConfig)
 	}
 	return nil
 }

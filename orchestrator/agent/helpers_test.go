@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,15 @@ type recorder struct {
 	mu      sync.Mutex
 	configs map[string]*runtime.ContainerConfig // by container name
 	stops   []time.Duration
+	// failList makes ListPodSandboxes fail.
+	failList atomic.Bool
+}
+
+func (r *recorder) ListPodSandboxes(ctx context.Context, f *runtime.SandboxFilter) ([]*runtime.SandboxStatus, error) {
+	if r.failList.Load() {
+		return nil, fmt.Errorf("injected: %w", runtime.ErrFailedPrecondition)
+	}
+	return r.Runtime.ListPodSandboxes(ctx, f)
 }
 
 func (r *recorder) CreateContainer(ctx context.Context, sb string, cfg *runtime.ContainerConfig) (string, error) {

@@ -206,15 +206,20 @@ func hasTaint(ts []*api.Taint, t *api.Taint) bool {
 // heartbeat time refreshed).
 func (a *Agent) updateNodeStatus(ctx context.Context) error {
 	now := timestamppb.New(a.now())
+	ready := &api.Condition{
+		Type: NodeReady, Status: "True", Reason: "AgentReady",
+		Message:            "node agent is posting ready status",
+		LastTransitionTime: now, LastProbeTime: now, LastUpdateTime: now,
+	}
+	if _, err := a.cfg.Runtime.ListPodSandboxes(ctx, a.sandboxFilter("")); err != nil {
+		ready.Status, ready.Reason = "False", "RuntimeUnavailable"
+		ready.Message = "container runtime: " + err.Error()
+	}
 	_, err := store.For[*api.Node](a.cfg.Store).MutateStatus(ctx, "", a.cfg.NodeName, func(n *api.Node) error {
 		old := n.GetStatus()
 		st := proto.Clone(a.nodeStatusBase).(*api.NodeStatus)
 		st.Images = old.GetImages()
-		ready := &api.Condition{
-			Type: NodeReady, Status: "True", Reason: "AgentReady",
-			Message:            "node agent is posting ready status",
-			LastTransitionTime: now, LastProbeTime: now, LastUpdateTime: now,
-		}
+		ready := proto.Clone(ready).(*api.Condition)
 		for _, c := range old.GetConditions() {
 			if c.GetType() == NodeReady && c.GetStatus() == ready.Status {
 				ready.LastTransitionTime = c.GetLastTransitionTime()

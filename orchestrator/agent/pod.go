@@ -345,7 +345,13 @@ func (a *Agent) createSandbox(ctx context.Context, pod *api.Pod, st *podState, a
 		cfg.Hosts = append(cfg.Hosts, runtime.HostEntry{IP: h.GetIp(), Names: h.GetHostnames()})
 	}
 	var podIP string
-	if a.cfg.Network != nil {
+	switch {
+	case pod.GetSpec().GetHostNetwork():
+		// The pod shares the agent's network namespace and the node's IP.
+		cfg.NetNSPath = fmt.Sprintf("/proc/%d/ns/net", os.Getpid())
+		podIP = a.nodeIP
+		cfg.Annotations[annotationPodIP] = podIP
+	case a.cfg.Network != nil:
 		netID := st.uid + "-" + strconv.FormatUint(uint64(attempt), 10)
 		path, err := a.netns.Create(a.netnsDir(), netID)
 		if err != nil {

@@ -51,6 +51,8 @@ func (a *Agent) buildStatus(pod *api.Pod, st *podState, ctrs []*runtime.Containe
 		PodIp:     podIP,
 		StartTime: old.GetStartTime(),
 		QosClass:  old.GetQosClass(),
+		// The scheduler's field; kept as it wrote it.
+		NominatedNodeName: old.GetNominatedNodeName(),
 	}
 	if status.StartTime == nil {
 		status.StartTime = timestamppb.New(a.now())
