@@ -12,6 +12,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/network"
+	"github.com/coxswain-io/coxswain/runtime"
 	"github.com/coxswain-io/coxswain/orchestrator/workqueue"
 	"github.com/coxswain-io/coxswain/store/informer"
 	"github.com/coxswain-io/coxswain/volume"
@@ -202,6 +203,7 @@ func (a *Agent) Start(ctx context.Context) error {
 	if a.cfg.StatsInterval > 0 {
 		wg.Go(func() { a.statsLoop(ctx) })
 	}
+	wg.Go(func() { a.relist(ctx) })
 	for range a.cfg.Workers {
 		wg.Go(func() { a.worker(ctx) })
 	}
@@ -321,4 +323,46 @@ func (a *Agent) removePodDir(ctx context.Context, uid string) error {
 		return fmt.Errorf("pod %s: %w", uid, err)
 	}
 	return nil
+}
+
+// containerSeen is what relist compares between two lists.
+type containerSeen struct {
+	key   string
+	state runtime.ContainerState
+}
+
+// relist lists the node's containers every SyncPeriod and queues the pods
+// whose containers appeared, changed state or disappeared.
+func (a *Agent) relist(ctx context.Context) {
+	t := time.NewTicker(a.cfg.SyncPeriod)
+	defer t.Stop()
+	prev := map[string]containerSeen{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctrs, err := a.cfg.Runtime.ListContainers(ctx, &runtime.ContainerFilter{Labels: map[string]string{LabelNode: a.cfg.NodeName}})
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("relist failed", "err", err)
+			}
+			continue
+		}
+		next := make(map[string]containerSeen, len(ctrs))
+		for _, c := range ctrs {
+			seen := containerSeen{key: informer.Key(c.Labels[LabelPodNamespace], c.Labels[LabelPodName]), state: c.State}
+			next[c.ID] = seen
+			if prev[c.ID] != seen {
+				a.queue.Add(seen.key)
+			}
+		}
+		for id, seen := range prev {
+			if _, ok := next[id]; !ok {
+				a.queue.Add(seen.key)
+			}
+		}
+		prev = next
+	}
 }

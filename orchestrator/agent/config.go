@@ -61,10 +61,13 @@ type Config struct {
 	// NodeStatusInterval is how often the Node's Ready condition is
 	// refreshed (default 1m); it is also written whenever it changes.
 	NodeStatusInterval time.Duration
-	// SyncPeriod is how often each pod is synced against the runtime even
-	// without a change in the store: how fast an exited container is seen
-	// (default 1s).
+	// SyncPeriod is how often the agent relists the runtime's containers
+	// and syncs the pods whose containers changed state: how fast an exited
+	// container is seen (default 1s).
 	SyncPeriod time.Duration
+	// ResyncPeriod is how often every pod is synced even when nothing
+	// changed (default 10s); probes and backoff timers sync earlier.
+	ResyncPeriod time.Duration
 	// BackoffBase and BackoffMax bound the crash-loop backoff: a container
 	// restarted n times waits min(BackoffBase*2^n, BackoffMax) after it
 	// exits (defaults 10s and 5m, as the kubelet). BackoffReset is how long
@@ -120,6 +123,7 @@ func (c *Config) Validate() error {
 	def(&c.HeartbeatInterval, 10*time.Second)
 	def(&c.NodeStatusInterval, time.Minute)
 	def(&c.SyncPeriod, time.Second)
+	def(&c.ResyncPeriod, 10*time.Second)
 	def(&c.BackoffBase, 10*time.Second)
 	def(&c.BackoffMax, 5*time.Minute)
 	def(&c.BackoffReset, 10*time.Minute)

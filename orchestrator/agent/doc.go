@@ -15,9 +15,11 @@
 //     [NodeLeaseNamespace], renewed every Config.HeartbeatInterval.
 //   - Pods: an informer watches only pods with spec.nodeName equal to the
 //     node (a server-side field selector). Each pod key goes through a work
-//     queue (one sync per pod at a time, Config.Workers at once) and is
-//     synced again every Config.SyncPeriod while it runs: that relist is how
-//     exited containers are noticed, as the kubelet's PLEG does.
+//     queue (one sync per pod at a time, Config.Workers at once).
+//   - Relist: every Config.SyncPeriod one ListContainers call finds the
+//     containers whose state changed (started, exited, gone) and queues
+//     their pods, as the kubelet's PLEG does; every pod is also synced each
+//     Config.ResyncPeriod, and earlier when a probe or a backoff is due.
 //
 // One sync is level-triggered: it reads the pod from the cache and the
 // runtime's containers by label, and acts on the difference:

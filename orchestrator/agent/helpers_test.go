@@ -94,7 +94,7 @@ func testConfig(t *testing.T, s store.Store, rt runtime.Runtime) agent.Config {
 	return agent.Config{
 		NodeName: "node-1", Store: s, Runtime: rt, RootDir: t.TempDir(),
 		NodeIP:     "10.0.0.1",
-		SyncPeriod: 20 * time.Millisecond, BackoffBase: 100 * time.Millisecond, BackoffMax: 400 * time.Millisecond,
+		SyncPeriod: 20 * time.Millisecond, ResyncPeriod: 50 * time.Millisecond, BackoffBase: 100 * time.Millisecond, BackoffMax: 400 * time.Millisecond,
 		HeartbeatInterval: 50 * time.Millisecond, LeaseDuration: time.Second,
 		StatsInterval: -1, DefaultGracePeriod: time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -184,7 +184,7 @@ func (a *Agent) run(ctx context.Context, pod *api.Pod, st *podState, log interfa
 	}
 	byName := latestByName(ctrs)
 	now := a.now()
-	next := a.cfg.SyncPeriod
+	next := a.cfg.ResyncPeriod
 	wake := func(at time.Time) {
 		if d := at.Sub(now); d > 0 && d < next {
 			next = d
