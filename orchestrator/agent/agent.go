@@ -12,8 +12,8 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/network"
-	"github.com/coxswain-io/coxswain/runtime"
 	"github.com/coxswain-io/coxswain/orchestrator/workqueue"
+	"github.com/coxswain-io/coxswain/runtime"
 	"github.com/coxswain-io/coxswain/store/informer"
 	"github.com/coxswain-io/coxswain/volume"
 	"github.com/coxswain-io/coxswain/volume/envvars"
