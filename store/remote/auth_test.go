@@ -216,6 +216,8 @@ func TestAuthorization(t *testing.T) {
 			return err
 		}, false},
 		{"alice cannot compact", func() error { return alice.Compact(ctx, 1) }, false},
+		{"alice reads the revision", func() error { _, err := alice.Revision(ctx); return err }, true},
+		{"anonymous cannot read the revision", func() error { _, err := nobody.Revision(ctx); return err }, false},
 		{"bob lists nodes", func() error { _, err := bob.List(ctx, api.KindNode, store.ListOptions{}); return err }, true},
 		{"bob creates deployments anywhere", func() error { _, err := bob.Create(ctx, deploy); return err }, true},
 		{"bob scales deployments", func() error { _, err := bob.Scale(ctx, api.KindDeployment, "team", "d"); return err }, true},

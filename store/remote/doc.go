@@ -79,7 +79,11 @@
 // authorized when it starts (bound its life with MaxWatchTimeout). Verbs
 // are get, list, watch, create, update and delete; subresources are
 // matched as "pods/status" or "deployments/scale"; a transaction needs the
-// verb of each of its ops. EnsureDefaultRoles creates the ClusterRoles
+// verb of each of its ops; compaction needs create on
+// compactions.remote.coxswain.io. There is no protection against
+// escalation: whoever may write roles and bindings may grant themselves
+// anything, so give that only to administrators (the default edit role
+// leaves it out). EnsureDefaultRoles creates the ClusterRoles
 // cluster-admin, edit, view and system:node (what a node agent needs);
 // BindClusterRole builds a binding to one of them. Bodies are capped by
 // MaxRequestBytes, requests other than watches by RequestTimeout, and each

@@ -447,7 +447,9 @@ func (s *Server) handleRevision(w http.ResponseWriter, r *http.Request) {
 	setInfo(r, "revision", "")
 	r, cancel := s.withTimeout(r)
 	defer cancel()
-	if err := s.authorize(r, Attributes{Verb: "get", APIGroup: InternalGroup, Resource: "revision"}); err != nil {
+	// The revision reveals nothing about objects: like discovery, any
+	// authenticated user may read it.
+	if err := s.authorize(r, Attributes{Verb: "get", Path: RevisionPath}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
