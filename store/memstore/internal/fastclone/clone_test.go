@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/coxswain-io/coxswain/api"
@@ -224,4 +225,14 @@ func BenchmarkCloneRealisticPod(b *testing.B) {
 			proto.Clone(pod)
 		}
 	})
+}
+
+func TestCloneFallsBackForDynamicMessages(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	m := dynamicpb.NewMessage((&api.Pod{}).ProtoReflect().Descriptor())
+	fill(m, r, 3)
+	c := Clone(m)
+	if !proto.Equal(c, m) || c == m {
+		t.Fatal("dynamic message clone")
+	}
 }
