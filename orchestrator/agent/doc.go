@@ -39,6 +39,8 @@
 //     then the wait doubles from Config.BackoffBase up to Config.BackoffMax
 //     (10s and 5m by default, as the kubelet); a container that ran longer
 //     than Config.BackoffReset starts over;
+//     A postStart exec hook runs right after a container starts; if it
+//     fails, the container is killed and the restart policy applies;
 //  6. liveness probes (exec, httpGet, tcpSocket) stop a failing container
 //     so the restart policy applies; readiness probes decide the container's
 //     ready flag and so the pod's ContainersReady and Ready conditions;
@@ -54,7 +56,8 @@
 //
 // # Deletion
 //
-// When a pod's deletionTimestamp is set, its containers get SIGTERM, the
+// When a pod's deletionTimestamp is set, the preStop exec hooks run (their
+// time counts against the grace period), then its containers get SIGTERM, the
 // grace period (metadata.deletionGracePeriodSeconds, else
 // spec.terminationGracePeriodSeconds, else Config.DefaultGracePeriod), then
 // SIGKILL; then its network is torn down, the sandbox and network namespace

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,6 +30,7 @@ type recorder struct {
 	mu      sync.Mutex
 	configs map[string]*runtime.ContainerConfig // by container name
 	stops   []time.Duration
+	execs   [][]string
 	// failList makes ListPodSandboxes fail.
 	failList atomic.Bool
 }
@@ -52,6 +54,26 @@ func (r *recorder) StopContainer(ctx context.Context, id string, grace time.Dura
 	r.stops = append(r.stops, grace)
 	r.mu.Unlock()
 	return r.Runtime.StopContainer(ctx, id, grace)
+}
+
+func (r *recorder) Exec(ctx context.Context, id string, req runtime.ExecRequest) (int, error) {
+	r.mu.Lock()
+	r.execs = append(r.execs, req.Cmd)
+	r.mu.Unlock()
+	return r.Runtime.Exec(ctx, id, req)
+}
+
+// execCount counts the execs of cmd.
+func (r *recorder) execCount(cmd []string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.execs {
+		if slices.Equal(c, cmd) {
+			n++
+		}
+	}
+	return n
 }
 
 func (r *recorder) config(name string) *runtime.ContainerConfig {

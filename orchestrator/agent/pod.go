@@ -53,6 +53,8 @@ type podState struct {
 	probes map[string]*probeState
 	// finished is set once a terminal pod's sandbox and network are freed.
 	finished bool
+	// preStopDone is set once the preStop hooks ran for a deleted pod.
+	preStopDone bool
 
 	usage     map[string]string
 	usageTime time.Time
@@ -479,7 +481,65 @@ func (a *Agent) createAndStart(ctx context.Context, pod *api.Pod, st *podState, 
 		_ = a.cfg.Runtime.RemoveContainer(context.WithoutCancel(ctx), id)
 		return "RunContainerError", err
 	}
+	if h := c.GetLifecycle().GetPostStart().GetExec(); h != nil {
+		if err := a.execHook(ctx, id, h.GetCommand(), st.grace); err != nil {
+			// Like the kubelet: a failed postStart hook kills the container,
+			// and the restart policy decides what follows.
+			_ = a.cfg.Runtime.StopContainer(ctx, id, 0)
+			return "PostStartHookError", fmt.Errorf("postStart hook: %w", err)
+		}
+	}
 	return "", nil
+}
+
+// execHook runs a lifecycle hook's command in a container, bounded by limit.
+func (a *Agent) execHook(ctx context.Context, id string, cmd []string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	var out strings.Builder
+	code, err := a.cfg.Runtime.Exec(ctx, id, runtime.ExecRequest{Cmd: cmd, Stdout: &out, Stderr: &out})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("exited %d: %s", code, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// runPreStop runs the preStop exec hooks of the pod's running containers in
+// parallel and returns what is left of the grace period (at least 2s, as
+// the kubelet grants after a hook).
+func (a *Agent) runPreStop(ctx context.Context, pod *api.Pod, uid string, grace time.Duration) time.Duration {
+	hooks := map[string][]string{}
+	for _, c := range pod.GetSpec().GetContainers() {
+		if h := c.GetLifecycle().GetPreStop().GetExec(); h != nil {
+			hooks[c.GetName()] = h.GetCommand()
+		}
+	}
+	if len(hooks) == 0 {
+		return grace
+	}
+	ctrs, err := a.cfg.Runtime.ListContainers(ctx, &runtime.ContainerFilter{State: runtime.ContainerRunning,
+		Labels: map[string]string{LabelNode: a.cfg.NodeName, LabelPodUID: uid}})
+	if err != nil {
+		return grace
+	}
+	start := a.now()
+	var wg sync.WaitGroup
+	for _, ctr := range ctrs {
+		cmd, ok := hooks[ctr.Labels[LabelContainer]]
+		if !ok {
+			continue
+		}
+		wg.Go(func() {
+			if err := a.execHook(ctx, ctr.ID, cmd, grace); err != nil {
+				a.log.Warn("preStop hook failed", "pod", pod.GetMetadata().GetNamespace()+"/"+pod.GetMetadata().GetName(), "container", ctr.Labels[LabelContainer], "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	return max(grace-a.now().Sub(start), 2*time.Second)
 }
 
 // ensureImage pulls the container's image per its pull policy.
@@ -591,7 +651,12 @@ func (a *Agent) containerConfig(ctx context.Context, pod *api.Pod, st *podState,
 // agent's finalizer.
 func (a *Agent) terminate(ctx context.Context, pod *api.Pod, st *podState) error {
 	key := pod.GetMetadata().GetNamespace() + "/" + pod.GetMetadata().GetName()
-	if err := a.teardownUID(ctx, st.uid, st.grace); err != nil {
+	grace := st.grace
+	if !st.preStopDone {
+		grace = a.runPreStop(ctx, pod, st.uid, grace)
+		st.preStopDone = true
+	}
+	if err := a.teardownUID(ctx, st.uid, grace); err != nil {
 		return err
 	}
 	a.mu.Lock()
