@@ -82,19 +82,15 @@ func main() {
 		if n == 1 {
 			targets = stores[leader : leader+1]
 		}
+		before := totalStats(stores)
 		r := run(ctx, targets, n, *duration, cs)
+		after := totalStats(stores)
 		label := fmt.Sprintf("%s_%dc", *name, n)
 		fmt.Printf("figure: %s_writes_per_s %.0f writes/s\n", label, r.rate)
 		fmt.Printf("figure: %s_p50 %.2f ms\n", label, r.p50)
 		fmt.Printf("figure: %s_p99 %.2f ms\n", label, r.p99)
-		var st raftstore.Stats
-		for _, s := range stores {
-			x := s.Stats()
-			st.Entries += x.Entries
-			st.Commands += x.Commands
-		}
-		if st.Entries > 0 {
-			fmt.Printf("figure: %s_writes_per_entry %.1f writes\n", label, float64(st.Commands)/float64(st.Entries))
+		if e := after.Entries - before.Entries; e > 0 {
+			fmt.Printf("figure: %s_writes_per_entry %.1f writes\n", label, float64(after.Commands-before.Commands)/float64(e))
 		}
 		if r.errors > 0 {
 			fmt.Printf("figure: %s_errors %d count\n", label, r.errors)
@@ -133,6 +129,16 @@ func startCluster(ctx context.Context, dir string, n int) ([]*raftstore.Store, e
 		}
 	}
 	return stores, nil
+}
+
+func totalStats(stores []*raftstore.Store) raftstore.Stats {
+	var st raftstore.Stats
+	for _, s := range stores {
+		x := s.Stats()
+		st.Entries += x.Entries
+		st.Commands += x.Commands
+	}
+	return st
 }
 
 type result struct {

@@ -31,10 +31,14 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-// openSingle opens a single-member store on disk.
+// openSingle opens a single-member store on disk. A lone member has no
+// one to lose contact with, so short timings only make it elect itself
+// sooner.
 func openSingle(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(testCtx(t, 30*time.Second), testConfig(t, "solo"))
+	cfg := testConfig(t, "solo")
+	cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
+	s, err := Open(testCtx(t, 30*time.Second), cfg)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
