@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -32,13 +33,28 @@ var (
 	watchers = flag.Int("watchers", 1_000, "node-filtered watchers for the fan-out measurement")
 	fanout   = flag.Int("fanout-writes", 100_000, "pod writes in the fan-out measurement")
 	idle     = flag.Int("idle-watchers", 10_000, "watchers created to measure memory per idle watcher")
+	only     = flag.String("only", "", "run only this part: idle, writes, list or fanout")
+	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile to this file")
 )
 
 func main() {
 	flag.Parse()
 	ctx := context.Background()
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			slog.Error("bench/store", "err", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			slog.Error("bench/store", "err", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(ctx); err != nil {
 		slog.Error("bench/store", "err", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -91,16 +107,19 @@ func run(ctx context.Context) error {
 	}
 	figure("host_cpus", float64(runtime.NumCPU()), "cpus")
 	figure("pod_encoded_size", float64(proto.Size(benchPod("web-000000", "node-0000"))), "bytes")
-	if err := idleWatcherMemory(ctx); err != nil {
-		return err
+	parts := []struct {
+		name string
+		fn   func(context.Context) error
+	}{{"idle", idleWatcherMemory}, {"writes", writeThroughput}, {"list", listLatency}, {"fanout", watchFanout}}
+	for _, p := range parts {
+		if *only != "" && *only != p.name {
+			continue
+		}
+		if err := p.fn(ctx); err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
 	}
-	if err := writeThroughput(ctx); err != nil {
-		return err
-	}
-	if err := listLatency(ctx); err != nil {
-		return err
-	}
-	return watchFanout(ctx)
+	return nil
 }
 
 // cpuTime returns the CPU time the process has used (user and system).
