@@ -12,10 +12,10 @@ import (
 	"github.com/coxswain-io/coxswain/store/memstore"
 )
 
-// BenchmarkScheduleCycle measures one scheduling decision (snapshot update,
+// BenchmarkSchedulerCycle5000Nodes measures one scheduling decision (snapshot update,
 // filter with sampling, score, assume) at 5,000 nodes, without the store:
 // the CPU cost the scheduling loop pays per pod.
-func BenchmarkScheduleCycle(b *testing.B) {
+func BenchmarkSchedulerCycle5000Nodes(b *testing.B) {
 	s := memstore.New()
 	b.Cleanup(func() { _ = s.Close() })
 	sch, err := New(s, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
