@@ -80,13 +80,6 @@ func (f *fakeNodes) objects(i int, capacity map[string]string, now time.Time) (*
 	return node, lease
 }
 
-// node returns the state of a fake node, or nil.
-func (f *fakeNodes) node(name string) *fakeNode {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.state[name]
-}
-
 // live reports whether name is a fake node that is running.
 func (f *fakeNodes) live(name string) bool {
 	f.mu.Lock()

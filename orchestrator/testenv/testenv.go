@@ -10,6 +10,7 @@ import (
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/orchestrator/builder"
 	"github.com/coxswain-io/coxswain/orchestrator/clock"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/gc"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/replicaset"
 	"github.com/coxswain-io/coxswain/orchestrator/handler"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
@@ -60,11 +61,13 @@ type Options struct {
 // Names of the built-in controllers, for Options.Controllers.
 const (
 	ControllerReplicaSet = "replicaset"
+	ControllerGC         = "gc"
 )
 
 // AllControllers lists every built-in controller testenv can run.
 var AllControllers = []string{
 	ControllerReplicaSet,
+	ControllerGC,
 }
 
 func (o *Options) defaults() {
@@ -231,6 +234,8 @@ func (e *Env) addControllers() error {
 		switch name {
 		case ControllerReplicaSet:
 			err = replicaset.Add(e.Manager, replicaset.Options{Workers: e.opts.Workers, Clock: e.opts.Clock})
+		case ControllerGC:
+			_, err = gc.Add(e.Manager, gc.Options{Workers: e.opts.Workers})
 		default:
 			err = fmt.Errorf("unknown controller %q: %w", name, store.ErrInvalid)
 		}
