@@ -162,10 +162,10 @@ func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
 	if c.Dir == "" {
-		errs = append(errs, errors.New("Dir is required"))
+		errs = append(errs, errors.New("a data directory (Dir) is required"))
 	}
 	if c.Addr == "" && len(c.Peers) > 0 {
-		errs = append(errs, errors.New("Peers need Addr: a member without an address cannot have peers"))
+		errs = append(errs, errors.New("a member with Peers needs an Addr"))
 	}
 	if len(c.Peers) > 0 {
 		self := false
@@ -181,7 +181,7 @@ func (c Config) Validate() error {
 			self = self || p.ID == c.ID
 		}
 		if !self {
-			errs = append(errs, fmt.Errorf("Peers must include this member (%q)", c.ID))
+			errs = append(errs, fmt.Errorf("the Peers list must include this member (%q)", c.ID))
 		}
 	}
 	if c.MaxBatch < 1 || c.MaxInflight < 1 || c.MaxAppendEntries < 1 || c.LogCache < 1 {
