@@ -312,7 +312,7 @@ func (s *Scheduler) onPodAdd(p *api.Pod) {
 		}
 		s.cache.AddPod(p)
 		s.queue.MoveOnEvent(framework.ClusterEvent{Resource: framework.ResourceAssignedPod, Action: framework.ActionAdd})
-	case s.responsibleFor(p) && p.GetMetadata().GetDeletionTimestamp() == nil:
+	case s.responsibleFor(p) && p.GetMetadata().GetDeletionTimestamp() == nil && !terminal(p):
 		s.queue.Add(p)
 	}
 }
@@ -335,7 +335,7 @@ func (s *Scheduler) onPodUpdate(old, p *api.Pod) {
 		} else if !mapsEqual(old.GetMetadata().GetLabels(), p.GetMetadata().GetLabels()) {
 			s.queue.MoveOnEvent(framework.ClusterEvent{Resource: framework.ResourceAssignedPod, Action: framework.ActionUpdate})
 		}
-	case s.responsibleFor(p) && p.GetMetadata().GetDeletionTimestamp() == nil:
+	case s.responsibleFor(p) && p.GetMetadata().GetDeletionTimestamp() == nil && !terminal(p):
 		s.queue.Update(p)
 	default:
 		s.queue.Delete(p)
