@@ -156,6 +156,7 @@ type watchHandler struct {
 	listed chan struct{}
 }
 
+// Replace implements kindwatch.Handler.
 func (h *watchHandler) Replace(objs []api.Object, _ int64) {
 	h.s.mu.Lock()
 	if h.kind == api.KindService {
@@ -170,6 +171,7 @@ func (h *watchHandler) Replace(objs []api.Object, _ int64) {
 	h.once.Do(func() { h.listed <- struct{}{} })
 }
 
+// Apply implements kindwatch.Handler.
 func (h *watchHandler) Apply(ev store.Event) {
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()

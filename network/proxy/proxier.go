@@ -212,6 +212,7 @@ func (p *Proxier) poke() {
 
 type serviceHandler Proxier
 
+// Replace implements kindwatch.Handler.
 func (h *serviceHandler) Replace(objs []api.Object, rev int64) {
 	p := (*Proxier)(h)
 	p.mu.Lock()
@@ -231,6 +232,7 @@ func (h *serviceHandler) Replace(objs []api.Object, rev int64) {
 	p.poke()
 }
 
+// Apply implements kindwatch.Handler.
 func (h *serviceHandler) Apply(ev store.Event) {
 	p := (*Proxier)(h)
 	s, ok := ev.Object.(*api.Service)
@@ -251,6 +253,7 @@ func (h *serviceHandler) Apply(ev store.Event) {
 
 type endpointsHandler Proxier
 
+// Replace implements kindwatch.Handler.
 func (h *endpointsHandler) Replace(objs []api.Object, rev int64) {
 	p := (*Proxier)(h)
 	p.mu.Lock()
@@ -270,6 +273,7 @@ func (h *endpointsHandler) Replace(objs []api.Object, rev int64) {
 	p.poke()
 }
 
+// Apply implements kindwatch.Handler.
 func (h *endpointsHandler) Apply(ev store.Event) {
 	p := (*Proxier)(h)
 	e, ok := ev.Object.(*api.Endpoints)

@@ -226,6 +226,7 @@ func (h *HostGW) apply(handle *netlink.Handle, want []Route) error {
 
 type handler HostGW
 
+// Replace implements kindwatch.Handler.
 func (h *handler) Replace(objs []api.Object, _ int64) {
 	g := (*HostGW)(h)
 	g.mu.Lock()
@@ -240,6 +241,7 @@ func (h *handler) Replace(objs []api.Object, _ int64) {
 	g.poke()
 }
 
+// Apply implements kindwatch.Handler.
 func (h *handler) Apply(ev store.Event) {
 	g := (*HostGW)(h)
 	n, ok := ev.Object.(*api.Node)
