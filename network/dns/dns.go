@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	mdns "github.com/miekg/dns"
 
@@ -35,6 +36,10 @@ type Config struct {
 	NetNS string
 	// TTL of answers in seconds; default 5.
 	TTL uint32
+	// Upstream are "host:port" resolvers that names outside the cluster
+	// domain are forwarded to, in order until one answers. Empty: such
+	// names are REFUSED.
+	Upstream []string
 }
 
 // Server is the cluster DNS server.
@@ -207,12 +212,41 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 		return
 	}
 	q := req.Question[0]
+	if len(s.cfg.Upstream) > 0 && !s.inDomain(q.Name) {
+		if resp := s.forward(req, w.RemoteAddr().Network()); resp != nil {
+			_ = w.WriteMsg(resp)
+			return
+		}
+		m.Rcode = mdns.RcodeServerFailure
+		_ = w.WriteMsg(m)
+		return
+	}
 	rrs, rcode := s.Lookup(q.Name, q.Qtype)
 	m.Answer = rrs
 	m.Rcode = rcode
 	if err := w.WriteMsg(m); err != nil {
 		slog.Debug("dns write", "err", err)
 	}
+}
+
+func (s *Server) inDomain(name string) bool {
+	name = strings.ToLower(mdns.Fqdn(name))
+	return name == s.domain || strings.HasSuffix(name, "."+s.domain)
+}
+
+// forward relays req to the upstream resolvers over the client's transport
+// and returns the first answer, or nil.
+func (s *Server) forward(req *mdns.Msg, network string) *mdns.Msg {
+	c := &mdns.Client{Net: network, Timeout: 2 * time.Second}
+	for _, up := range s.cfg.Upstream {
+		resp, _, err := c.Exchange(req, up)
+		if err == nil && resp != nil {
+			resp.Id = req.Id
+			return resp
+		}
+		slog.Debug("dns upstream", "upstream", up, "err", err)
+	}
+	return nil
 }
 
 // Lookup answers a question: the records and the response code (NOERROR

@@ -3,6 +3,7 @@ package dns
 import (
 	"context"
 	"errors"
+	"net"
 	"sort"
 	"strings"
 	"testing"
@@ -158,5 +159,43 @@ func TestResolvConf(t *testing.T) {
 		if _, err := ResolvConf("prod", "", bad); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("ResolvConf(%v) = %v, want ErrInvalid", bad, err)
 		}
+	}
+}
+
+func TestForwardsOtherNamesUpstream(t *testing.T) {
+	// A stand-in upstream resolver on loopback.
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := &mdns.Server{PacketConn: pc, Handler: mdns.HandlerFunc(func(w mdns.ResponseWriter, r *mdns.Msg) {
+		m := new(mdns.Msg)
+		m.SetReply(r)
+		if r.Question[0].Name == "example.org." {
+			rr, _ := mdns.NewRR("example.org. 60 IN A 192.0.2.7")
+			m.Answer = append(m.Answer, rr)
+		}
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = up.ActivateAndServe() }()
+	t.Cleanup(func() { _ = up.Shutdown() })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	st := memstore.New()
+	s, err := New(Config{Store: st, Addr: "127.0.0.1:0", Upstream: []string{pc.LocalAddr().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-s.Ready()
+
+	if got, rcode := query(t, s.Addr(), "example.org", mdns.TypeA); rcode != mdns.RcodeSuccess || strings.Join(got, ",") != "A 192.0.2.7" {
+		t.Errorf("forwarded answer %v %s", got, mdns.RcodeToString[rcode])
+	}
+	// Cluster names are never forwarded.
+	if _, rcode := query(t, s.Addr(), "nope.default.svc.cluster.local", mdns.TypeA); rcode != mdns.RcodeNameError {
+		t.Errorf("cluster name rcode %s", mdns.RcodeToString[rcode])
 	}
 }
