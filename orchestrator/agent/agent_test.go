@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -194,6 +195,13 @@ func TestRestartPolicies(t *testing.T) {
 				if cs.GetState().GetTerminated().GetExitCode() != int32(tt.exit) || cs.RestartCount != 0 {
 					t.Errorf("container %v", cs)
 				}
+				// The sandbox is stopped, the exited container (and its log) kept.
+				eventually(t, "sandbox stopped", func() (bool, string) {
+					sbs, _ := e.fake.ListPodSandboxes(context.Background(), &runtime.SandboxFilter{Labels: map[string]string{agent.LabelPodUID: p.Metadata.Uid}})
+					ctrs, _ := e.fake.ListContainers(context.Background(), &runtime.ContainerFilter{Labels: map[string]string{agent.LabelPodUID: p.Metadata.Uid}})
+					return len(sbs) == 1 && sbs[0].State == runtime.SandboxNotReady && len(ctrs) == 1,
+						fmt.Sprintf("%d sandboxes (%v), %d containers", len(sbs), sbs, len(ctrs))
+				})
 				return
 			}
 			p := e.waitPod(tt.name, "restarted twice", func(p *api.Pod) bool { return containerStatus(p, "c0").GetRestartCount() >= 2 })

@@ -153,6 +153,11 @@ func (a *Agent) sync(ctx context.Context, key string) (time.Duration, error) {
 		// The update comes back through the informer and syncs again.
 		return 0, nil
 	}
+	if st.finished {
+		// Terminal, and the cache may not show the phase we wrote yet: a
+		// run now would take the stopped sandbox for a broken one.
+		return 0, nil
+	}
 	if ph := pod.GetStatus().GetPhase(); ph == PhaseSucceeded || ph == PhaseFailed {
 		return 0, a.finish(ctx, st, log)
 	}

@@ -50,6 +50,8 @@ const imageRef = "bench.local/busybox:1"
 
 var cmd = []string{"sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"}
 
+var verbose = flag.Bool("v", false, "log each iteration and the agent's warnings to stderr")
+
 func main() {
 	n := flag.Int("n", 50, "pod starts (and floor starts)")
 	cniDir := flag.String("cni", "", "directory of the CNI plugins: pods get a real network in a node netns the program creates (empty: $COXSWAIN_CNI_BIN_DIR if set, else loopback only)")
@@ -76,6 +78,10 @@ func run(n int, cniDir string) error {
 	cgroupRoot := "/coxswain-bench-" + filepath.Base(dir)
 	defer removeCgroupRoot(cgroupRoot)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	agentLog := quiet
+	if *verbose {
+		agentLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	rt, err := libcontainer.New(libcontainer.Config{StateDir: filepath.Join(dir, "state"), CgroupRoot: cgroupRoot, Logger: quiet})
 	if err != nil {
 		return err
@@ -112,7 +118,7 @@ func run(n int, cniDir string) error {
 	s := memstore.New()
 	a, err := agent.New(ctx, agent.Config{
 		NodeName: "bench-node", Store: s, Runtime: rt, Network: netw, RootDir: filepath.Join(dir, "agent"),
-		StatsInterval: -1, Logger: quiet, DefaultGracePeriod: time.Second,
+		StatsInterval: -1, Logger: agentLog, DefaultGracePeriod: time.Second,
 	})
 	if err != nil {
 		return err
@@ -140,6 +146,9 @@ func run(n int, cniDir string) error {
 			return fmt.Errorf("pod %d: %w", i, err)
 		}
 		pod = append(pod, d)
+		if *verbose {
+			fmt.Fprintf(os.Stderr, "pod %d: %v (floor %v)\n", i, d, floor[i])
+		}
 	}
 	base := floor
 	if floorNet != nil {
