@@ -530,11 +530,12 @@ func (i *Informer) listAndWatch(ctx context.Context, relist *bool) (progressed b
 		*relist = false
 		progressed = true
 	}
+	rev := i.Revision()
 	w, err := i.s.Watch(ctx, i.kind, store.WatchOptions{
 		Namespace:     i.opts.namespace,
 		LabelSelector: i.opts.labelSelector,
 		FieldSelector: i.opts.fieldSelector,
-		Revision:      i.Revision(),
+		Revision:      rev,
 		Bookmarks:     true,
 	})
 	if err != nil {
@@ -544,6 +545,19 @@ func (i *Informer) listAndWatch(ctx context.Context, relist *bool) (progressed b
 		return progressed, fmt.Errorf("watch %s: %w", i.kind, err)
 	}
 	defer w.Stop()
+	if rev == 0 {
+		// An empty store lists at revision 0, but a watch from revision 0
+		// means "from now": a write between the list and the watch would be
+		// lost. If the store has moved since, list again (at a real revision).
+		cur, err := i.s.Revision(ctx)
+		if err != nil {
+			return progressed, fmt.Errorf("revision: %w", err)
+		}
+		if cur != 0 {
+			*relist = true
+			return true, errRaced
+		}
+	}
 	for ev := range w.Events() {
 		progressed = true
 		i.apply(ev)
@@ -559,7 +573,10 @@ func (i *Informer) listAndWatch(ctx context.Context, relist *bool) (progressed b
 	return progressed, err
 }
 
-var errWatchClosed = errors.New("watch closed")
+var (
+	errWatchClosed = errors.New("watch closed")
+	errRaced       = errors.New("store written between list and watch at revision 0")
+)
 
 // replace loads a full list at rev, reporting the differences to handlers.
 func (i *Informer) replace(items []api.Object, rev int64) {

@@ -651,3 +651,29 @@ func TestWaitForRevision(t *testing.T) {
 		t.Fatalf("WaitForRevision of a future revision with a cancelled ctx = %v", err)
 	}
 }
+
+// A store that has never been written lists at revision 0, and a watch from
+// revision 0 means "from now": writes racing the informer's start must
+// still reach the cache.
+func TestNoGapOnAFreshStore(t *testing.T) {
+	for round := range 200 {
+		s := memstore.New()
+		inf, err := informer.New(s, api.KindPod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- inf.Start(ctx) }()
+		created := mustCreate(t, s, pod("a", "p0", nil, "")) // races the first list and watch
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+		err = inf.WaitForRevision(wctx, created.GetMetadata().GetResourceVersion())
+		wcancel()
+		_, ok := inf.Get("a", "p0")
+		cancel()
+		<-done
+		if err != nil || !ok {
+			t.Fatalf("round %d: write racing the start was lost (wait: %v, cached: %v)", round, err, ok)
+		}
+	}
+}
