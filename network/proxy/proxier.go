@@ -28,6 +28,8 @@ type Config struct {
 	CheckInterval time.Duration
 	// CleanupOnExit removes every rule the proxier owns when Start returns.
 	CleanupOnExit bool
+	// Metrics, if set, are updated on every sync.
+	Metrics *Metrics
 	// OnSync, if set, is called after every sync with its result and the
 	// store revision it reflects (for metrics and tests). It must not block.
 	OnSync func(res SyncResult, revision int64, err error)
@@ -60,6 +62,8 @@ type Proxier struct {
 	svcListed bool                // services listed at least once
 	epListed  bool                // endpoints listed at least once
 	revision  int64               // highest store revision seen
+	since     time.Time           // when the oldest unsynced change arrived
+	rules     int                 // rules in p.parts, kept for the Rules metric
 	synced    int64               // revision of the last successful sync
 	kick      chan struct{}
 }
@@ -163,8 +167,12 @@ func (p *Proxier) syncOnce(ctx context.Context) error {
 	}
 	changed := make([]string, 0, len(p.dirty)+1)
 	for key := range p.dirty {
+		if old, ok := p.parts[key]; ok {
+			p.rules -= old.NumRules()
+		}
 		if svc, ok := p.services[key]; ok {
 			p.parts[key] = ServiceRules(svc, p.endpoints[key], p.cfg.Rules)
+			p.rules += p.parts[key].NumRules()
 		} else {
 			delete(p.parts, key)
 		}
@@ -173,18 +181,41 @@ func (p *Proxier) syncOnce(ctx context.Context) error {
 	clear(p.dirty)
 	if _, ok := p.parts[fixedKey]; !ok {
 		p.parts[fixedKey] = FixedRules(p.cfg.Rules)
+		p.rules += p.parts[fixedKey].NumRules()
 		changed = append(changed, fixedKey)
 	}
-	rev := p.revision
+	rev, since, rules := p.revision, p.since, p.rules
+	p.since = time.Time{}
 	p.mu.Unlock()
 
 	// p.parts is only written by this goroutine, so the syncer may read it
 	// after the lock is released.
 	res, err := p.syncer.SyncParts(ctx, p.parts, changed)
+	if m := p.cfg.Metrics; m != nil {
+		switch {
+		case err != nil:
+			m.SyncErrors.Inc()
+		case res.Chains > 0 || res.Full:
+			mode := "incremental"
+			if res.Full {
+				mode = "full"
+			}
+			m.SyncDuration.WithLabelValues(mode).Observe(res.Duration.Seconds())
+		}
+		if err == nil && !since.IsZero() {
+			m.ProgrammingLatency.Observe(time.Since(since).Seconds())
+		}
+		m.Rules.Set(float64(rules))
+	}
 	if p.cfg.OnSync != nil {
 		p.cfg.OnSync(res, rev, err)
 	}
 	if err != nil {
+		p.mu.Lock()
+		if p.since.IsZero() || (!since.IsZero() && since.Before(p.since)) {
+			p.since = since // the changes are still unsynced
+		}
+		p.mu.Unlock()
 		return err
 	}
 	if res.Chains > 0 {
@@ -198,6 +229,9 @@ func (p *Proxier) syncOnce(ctx context.Context) error {
 
 func (p *Proxier) changed(key string, rev int64) {
 	p.dirty[key] = true
+	if p.since.IsZero() {
+		p.since = time.Now()
+	}
 	if rev > p.revision {
 		p.revision = rev
 	}

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/network/nettest"
 	"github.com/coxswain-io/coxswain/store"
@@ -28,7 +31,12 @@ func TestProxierFollowsStore(t *testing.T) {
 	if _, err := st.Create(ctx, eps("default", "web", "http", 8080, []string{"10.244.1.2"}, nil)); err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Config{Store: st, NetNS: node, CleanupOnExit: true})
+	reg := prometheus.NewRegistry()
+	metrics, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{Store: st, NetNS: node, CleanupOnExit: true, Metrics: metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +58,27 @@ func TestProxierFollowsStore(t *testing.T) {
 	}
 	waitRules("-A CX-SERVICES -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j "+ServiceChain(sp),
 		"--to-destination 10.244.1.2:8080", "-j CX-SERVICES")
+	// Metrics are updated just after the rules are in place.
+	nettest.Eventually(t, 10*time.Second, func() error {
+		var gauge dto.Metric
+		if err := metrics.Rules.Write(&gauge); err != nil || gauge.GetGauge().GetValue() < 5 {
+			return fmt.Errorf("rules metric = %v, %v", gauge.GetGauge().GetValue(), err)
+		}
+		families, err := reg.Gather()
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, f := range families {
+			seen[f.GetName()] = true
+		}
+		for _, name := range []string{"coxswain_proxy_sync_duration_seconds", "coxswain_proxy_network_programming_seconds", "coxswain_proxy_rules"} {
+			if !seen[name] {
+				return fmt.Errorf("metric %s not reported; have %v", name, seen)
+			}
+		}
+		return nil
+	})
 
 	// A second ready endpoint joins; the first turns not ready.
 	upd := eps("default", "web", "http", 8080, []string{"10.244.1.3"}, []string{"10.244.1.2"})
