@@ -33,6 +33,8 @@ func main() {
 	dir := flag.String("dir", "", "data directory (default: a temp dir)")
 	name := flag.String("name", "", "figure name prefix (default raft<members>)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	maxInflight := flag.Int("max-inflight", 0, "raftstore Config.MaxInflight (0: default)")
+	maxBatch := flag.Int("max-batch", 0, "raftstore Config.MaxBatch (0: default)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -56,7 +58,7 @@ func main() {
 		*name = fmt.Sprintf("raft%d", *members)
 	}
 	ctx := context.Background()
-	stores, err := startCluster(ctx, *dir, *members)
+	stores, err := startCluster(ctx, *dir, *members, func(c *raftstore.Config) { c.MaxInflight, c.MaxBatch = *maxInflight, *maxBatch })
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -98,7 +100,7 @@ func main() {
 	}
 }
 
-func startCluster(ctx context.Context, dir string, n int) ([]*raftstore.Store, error) {
+func startCluster(ctx context.Context, dir string, n int, tune func(*raftstore.Config)) ([]*raftstore.Store, error) {
 	var peers []raftstore.Peer
 	for i := range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -115,6 +117,7 @@ func startCluster(ctx context.Context, dir string, n int) ([]*raftstore.Store, e
 		if n > 1 {
 			cfg.Addr, cfg.Bootstrap, cfg.Peers = peers[i].Addr, true, peers
 		}
+		tune(&cfg)
 		s, err := raftstore.Open(ctx, cfg)
 		if err != nil {
 			return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
@@ -96,7 +97,20 @@ func Open(ctx context.Context, cfg Config) (_ *Store, err error) {
 	s.fsm = newFSM(s.mem, cfg.Registry, cfg.Encryption)
 	hlog := newHCLogger(s.log, cfg.RaftLogLevel)
 
-	s.bolt, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db"), NoSync: cfg.NoSync})
+	s.bolt, err = raftboltdb.New(raftboltdb.Options{
+		Path:   filepath.Join(cfg.Dir, "raft.db"),
+		NoSync: cfg.NoSync,
+		BoltOptions: &bbolt.Options{
+			// Fail instead of waiting forever when another process holds
+			// the log open.
+			Timeout: 5 * time.Second,
+			// The freelist is rebuilt on open instead of written on every
+			// commit: less to write per fsync, and the log only appends
+			// and truncates.
+			NoFreelistSync: true,
+			FreelistType:   bbolt.FreelistMapType,
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("raftstore: open log: %w", err)
 	}
