@@ -209,6 +209,10 @@ func (a *Agent) run(ctx context.Context, pod *api.Pod, st *podState, log interfa
 		case cur == nil:
 			initDone = false
 			a.startContainer(ctx, pod, st, sb, podIP, c, true, 0, byName, wake, log)
+		case cur.State == runtime.ContainerCreated:
+			// Created but never started (an agent died in between): redo.
+			initDone = false
+			a.startContainer(ctx, pod, st, sb, podIP, c, true, cur.Attempt, byName, wake, log)
 		case cur.State == runtime.ContainerExited && cur.ExitCode == 0:
 			continue
 		case cur.State == runtime.ContainerExited:
@@ -233,6 +237,8 @@ func (a *Agent) run(ctx context.Context, pod *api.Pod, st *podState, log interfa
 			switch {
 			case cur == nil:
 				a.startContainer(ctx, pod, st, sb, podIP, c, false, 0, byName, wake, log)
+			case cur.State == runtime.ContainerCreated:
+				a.startContainer(ctx, pod, st, sb, podIP, c, false, cur.Attempt, byName, wake, log)
 			case cur.State == runtime.ContainerRunning:
 				a.probe(ctx, pod, st, sb, podIP, c, cur, wake, log)
 			case cur.State == runtime.ContainerExited && shouldRestart(policy, cur.ExitCode):

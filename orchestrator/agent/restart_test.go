@@ -134,3 +134,44 @@ func mustGet(t *testing.T, e *env, name string) *api.Pod {
 	}
 	return p
 }
+
+// TestAdoptsContainerCreatedButNotStarted: an agent died between
+// CreateContainer and StartContainer; the next one starts it over.
+func TestAdoptsContainerCreatedButNotStarted(t *testing.T) {
+	e := newEnv(t)
+	e.stop()
+	ctx := context.Background()
+	p := pod("half", "", forever)
+	p.Metadata.Namespace, p.Spec.NodeName = "default", "node-1"
+	p.Metadata.Finalizers = []string{agent.FinalizerNodeAgent}
+	created, err := e.pods.Create(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := created.Metadata.Uid
+	labels := map[string]string{agent.LabelNode: "node-1", agent.LabelPodUID: uid, agent.LabelPodName: "half", agent.LabelPodNamespace: "default"}
+	sb, err := e.fake.RunPodSandbox(ctx, &runtime.SandboxConfig{Name: "half", Namespace: "default", UID: uid, Labels: labels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := map[string]string{agent.LabelContainer: "c0"}
+	for k, v := range labels {
+		cl[k] = v
+	}
+	if _, err := e.fake.PullImage(ctx, "busybox:1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.fake.CreateContainer(ctx, sb, &runtime.ContainerConfig{Name: "c0", Image: "busybox:1", Command: fake.Command(forever), Labels: cl}); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	got := e.waitPod("half", "running", phase(agent.PhaseRunning))
+	if cs := containerStatus(got, "c0"); cs.RestartCount != 0 || cs.GetState().GetRunning() == nil {
+		t.Errorf("status %v", cs)
+	}
+	ctrs, _ := e.fake.ListContainers(ctx, nil)
+	sbs, _ := e.fake.ListPodSandboxes(ctx, nil)
+	if len(ctrs) != 1 || len(sbs) != 1 || ctrs[0].SandboxID != sb {
+		t.Errorf("%d containers, %d sandboxes; want the adopted sandbox with one container", len(ctrs), len(sbs))
+	}
+}
