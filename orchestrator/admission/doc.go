@@ -1,3 +1,30 @@
-// Package admission wraps a Store in a chain of defaulting, validation,
-// quota and user-supplied admission plugins.
+// Package admission wraps a Store in a chain of admission plugins: every
+// Create and Update (directly or inside a Txn) passes through the chain's
+// mutating plugins, then its validating plugins, before it reaches the
+// wrapped Store; the chain is itself a store.Store, so every component runs
+// unchanged on top of it.
+//
+// Built-in plugins (see Defaults):
+//
+//   - Defaulting fills unset fields (api/validation.Default).
+//   - LimitRanger applies a namespace's LimitRange defaults to containers
+//     and refuses pods and claims outside its min/max bounds.
+//   - Validation checks every field (api/validation.ValidateObject, and
+//     ValidateUpdate on updates).
+//   - ResourceQuota refuses a create that would take a namespace past one of
+//     its ResourceQuotas, naming the quota and by how much, and keeps the
+//     quota's status.used current. The usage write and the object's create
+//     commit in one transaction conditioned on the quota's resourceVersion,
+//     so concurrent creates can never overshoot a quota.
+//
+// Users register their own plugins (anything implementing Mutator,
+// Validator or both) with Chain.Register, which refuses duplicate names.
+//
+// Refusals wrap store.ErrForbidden (quota, limits, user plugins that return
+// it) or store.ErrInvalid (validation failures), testable with errors.Is.
+//
+// Limits: status writes (UpdateStatus) and deletes are not admitted; quota
+// usage is recounted from the namespace's objects on every admitted create
+// and after every delete made through the chain (deletes made around the
+// chain are seen at the next create); quotas count creates, not updates.
 package admission
