@@ -212,14 +212,24 @@ func (n *Network) inNode(fn func() error) error {
 }
 
 // SetUp attaches the sandbox (loopback, then the pod network) and returns its
-// addresses. A sandbox that is already attached gets its cached result.
+// addresses. A sandbox that is already attached (same id and namespace) gets
+// its cached result; an attachment of the same id in another namespace is
+// torn down first.
 func (n *Network) SetUp(ctx context.Context, sb network.Sandbox) (*network.Result, error) {
 	if sb.ID == "" || sb.NetNS == "" {
 		return nil, store.Errorf(store.ErrInvalid, "cni: sandbox needs an ID and a netns path")
 	}
 	rt := n.runtimeConf(sb, n.cfg.IfName)
 	if cached, err := n.cni.GetNetworkListCachedResult(n.list, rt); err == nil && cached != nil {
-		return toResult(cached)
+		oldNS := n.cachedNetNS(sb.ID)
+		if oldNS == sb.NetNS {
+			return toResult(cached)
+		}
+		// The same sandbox id with another namespace: the old attachment
+		// is stale.
+		if err := n.TearDown(ctx, network.Sandbox{ID: sb.ID, NetNS: oldNS}); err != nil {
+			return nil, fmt.Errorf("cni: remove stale attachment of %s: %w", sb.ID, err)
+		}
 	}
 	var res types.Result
 	err := n.inNode(func() error {
@@ -236,6 +246,21 @@ func (n *Network) SetUp(ctx context.Context, sb network.Sandbox) (*network.Resul
 		return nil, fmt.Errorf("cni add %s: %w", sb.ID, err)
 	}
 	return toResult(res)
+}
+
+// cachedNetNS returns the namespace path the cache records for the
+// sandbox's attachment to the pod network, or "".
+func (n *Network) cachedNetNS(id string) string {
+	atts, err := n.cni.GetCachedAttachments(id)
+	if err != nil {
+		return ""
+	}
+	for _, a := range atts {
+		if a.Network == n.list.Name && a.IfName == n.cfg.IfName {
+			return a.NetNS
+		}
+	}
+	return ""
 }
 
 // TearDown detaches the sandbox; it succeeds for an unknown sandbox and when

@@ -60,6 +60,29 @@ func TestSetUpTearDown(t *testing.T) {
 	if err != nil || again.PrimaryIP() != ip {
 		t.Fatalf("second SetUp = %+v, %v; want the same address", again, err)
 	}
+	// The same sandbox id in a new namespace (a recreated sandbox) gets a
+	// fresh attachment; the stale one is gone.
+	pod2 := nettest.NetNS(t, "pod2")
+	sb2 := sb
+	sb2.NetNS = pod2
+	if _, err := n.SetUp(ctx, sb2); err != nil {
+		t.Fatal(err)
+	}
+	if got := allocations(t, state); len(got) != 1 {
+		t.Fatalf("allocations after re-setup in a new namespace: %v", got)
+	}
+	if out := nettest.MustRun(t, pod, "ip", "-o", "link", "show"); strings.Contains(out, "eth0") {
+		t.Fatalf("old namespace still attached: %s", out)
+	}
+	if err := n.TearDown(ctx, sb2); err != nil {
+		t.Fatal(err)
+	}
+	res, err = n.SetUp(ctx, sb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip = res.PrimaryIP()
+
 	// The pod has its address, loopback is up, and the node reaches it.
 	if out := nettest.MustRun(t, pod, "ip", "-o", "addr", "show", "dev", "eth0"); !strings.Contains(out, ip.String()+"/24") {
 		t.Fatalf("pod eth0: %s", out)
