@@ -385,3 +385,72 @@ func TestEndToEndCNI(t *testing.T) {
 		t.Errorf("network still knows a sandbox: %v", err)
 	}
 }
+
+// TestEndToEndVolumesAndEnv mounts configMap, secret and emptyDir volumes
+// into a real container, reads them (and env from both) inside it, sees a
+// ConfigMap update reach the file, and checks deletion unmounts everything.
+func TestEndToEndVolumesAndEnv(t *testing.T) {
+	e := newRealEnv(t, nil)
+	ctx := context.Background()
+	if _, err := e.store.Create(ctx, &api.ConfigMap{Metadata: &api.ObjectMeta{Name: "cfg", Namespace: "default"},
+		Data: map[string]string{"greeting": "hi", "app.conf": "v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Create(ctx, &api.Secret{Metadata: &api.ObjectMeta{Name: "sec", Namespace: "default"},
+		Data: map[string][]byte{"password": []byte("s3cret")}}); err != nil {
+		t.Fatal(err)
+	}
+	p := e.busyboxPod("vols", loop)
+	c := p.Spec.Containers[0]
+	c.Env = append(c.Env,
+		&api.EnvVar{Name: "GREETING", ValueFrom: &api.EnvVarSource{ConfigMapKeyRef: &api.ConfigMapKeySelector{Name: "cfg", Key: "greeting"}}},
+		&api.EnvVar{Name: "PASSWORD", ValueFrom: &api.EnvVarSource{SecretKeyRef: &api.SecretKeySelector{Name: "sec", Key: "password"}}})
+	p.Spec.Volumes = []*api.Volume{
+		{Name: "conf", ConfigMap: &api.ConfigMapVolumeSource{Name: "cfg"}},
+		{Name: "creds", Secret: &api.SecretVolumeSource{SecretName: "sec"}},
+		{Name: "scratch", EmptyDir: &api.EmptyDirVolumeSource{}},
+	}
+	c.VolumeMounts = []*api.VolumeMount{
+		{Name: "conf", MountPath: "/etc/app"},
+		{Name: "creds", MountPath: "/etc/creds", ReadOnly: true},
+		{Name: "scratch", MountPath: "/scratch"},
+	}
+	if _, err := e.pods.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	p = e.waitPod("vols", "running", phase(agent.PhaseRunning))
+	id := strings.TrimPrefix(containerStatus(p, "main").ContainerId, "coxswain://")
+	run := func(script string) string {
+		t.Helper()
+		var out safeBuffer
+		code, err := e.rt.Exec(ctx, id, runtime.ExecRequest{Cmd: []string{"sh", "-c", script}, Stdout: &out, Stderr: &out})
+		if err != nil || code != 0 {
+			t.Fatalf("exec %q: code %d err %v: %s", script, code, err, out.String())
+		}
+		return out.String()
+	}
+	if got := run(`echo "$GREETING $PASSWORD $(cat /etc/app/app.conf) $(cat /etc/creds/password)"; echo x > /scratch/f && cat /scratch/f`); got != "hi s3cret v1 s3cret\nx\n" {
+		t.Errorf("inside the container: %q", got)
+	}
+	if _, err := store.For[*api.ConfigMap](e.store).Mutate(ctx, "default", "cfg", func(cm *api.ConfigMap) error {
+		cm.Data["app.conf"] = "v2"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "configMap update inside the container", func() (bool, string) {
+		var out safeBuffer
+		_, err := e.rt.Exec(ctx, id, runtime.ExecRequest{Cmd: []string{"cat", "/etc/app/app.conf"}, Stdout: &out, Stderr: &out})
+		return err == nil && out.String() == "v2", out.String()
+	})
+	if _, err := e.pods.Delete(ctx, "default", "vols", store.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "pod released", func() (bool, string) {
+		_, err := e.pods.Get(ctx, "default", "vols")
+		return store.IsNotFound(err), "still stored"
+	})
+	if left := e.leftovers(); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
