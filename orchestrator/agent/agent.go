@@ -169,10 +169,12 @@ func (a *Agent) Start(ctx context.Context) error {
 		DeleteFunc: enqueue,
 	})
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// On return: stop the queue, end the context, then wait for every
+	// goroutine (in that order, so none waits on a context still live).
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	defer a.queue.ShutDown()
 	wg.Go(func() {
 		if err := inf.Start(ctx); err != nil && ctx.Err() == nil {

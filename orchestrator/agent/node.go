@@ -190,6 +190,9 @@ func (a *Agent) register(ctx context.Context) error {
 		}
 	}
 	a.nodeStatusBase = want.Status
+	if _, err := a.cfg.Store.Create(ctx, &api.Namespace{Metadata: &api.ObjectMeta{Name: NodeLeaseNamespace}}); err != nil && !store.IsAlreadyExists(err) {
+		return fmt.Errorf("lease namespace: %w", err)
+	}
 	return a.updateNodeStatus(ctx)
 }
 
