@@ -10,6 +10,7 @@ import (
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/orchestrator/builder"
 	"github.com/coxswain-io/coxswain/orchestrator/clock"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/deployment"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/gc"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/replicaset"
 	"github.com/coxswain-io/coxswain/orchestrator/handler"
@@ -62,12 +63,14 @@ type Options struct {
 const (
 	ControllerReplicaSet = "replicaset"
 	ControllerGC         = "gc"
+	ControllerDeployment = "deployment"
 )
 
 // AllControllers lists every built-in controller testenv can run.
 var AllControllers = []string{
 	ControllerReplicaSet,
 	ControllerGC,
+	ControllerDeployment,
 }
 
 func (o *Options) defaults() {
@@ -234,6 +237,8 @@ func (e *Env) addControllers() error {
 		switch name {
 		case ControllerReplicaSet:
 			err = replicaset.Add(e.Manager, replicaset.Options{Workers: e.opts.Workers, Clock: e.opts.Clock})
+		case ControllerDeployment:
+			err = deployment.Add(e.Manager, deployment.Options{Workers: e.opts.Workers, Clock: e.opts.Clock})
 		case ControllerGC:
 			_, err = gc.Add(e.Manager, gc.Options{Workers: e.opts.Workers})
 		default:

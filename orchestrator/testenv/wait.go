@@ -33,6 +33,12 @@ func isRestartable(err error) bool {
 	return errors.Is(err, store.ErrCompacted) || errors.Is(err, store.ErrTooSlow)
 }
 
+// isKind reports whether obj is of kind.
+func isKind(s store.Store, obj api.Object, kind string) bool {
+	ki, err := s.Registry().KindOf(obj)
+	return err == nil && ki.Kind == kind
+}
+
 // sorted returns the objects ordered by key (namespace, then name).
 func sorted(objs map[string]api.Object) []api.Object {
 	keys := slices.Sorted(maps.Keys(objs))
@@ -73,6 +79,9 @@ func until(ctx context.Context, s store.Store, kind string, opts store.ListOptio
 					return err
 				}
 				return ctx.Err()
+			}
+			if ev.Object != nil && !isKind(s, ev.Object, kind) {
+				continue // defensive: never hand cond an object of another kind
 			}
 			switch ev.Type {
 			case store.EventAdded, store.EventModified:

@@ -97,10 +97,11 @@ func ownerUIDs(obj api.Object) []string {
 // Start runs the collector until ctx ends.
 func (c *Collector) Start(ctx context.Context) error {
 	c.queue = workqueue.New(workqueue.Config[Key]{})
-	var regs []func()
+	// Handlers stay registered after ctx ends: the informers stop them
+	// when they stop, and a change after that only finds the queue shut
+	// down. (Removing them here raced with the informers' own shutdown.)
 	for kind, inf := range c.infs {
-		r := inf.AddEventHandler(&kindHandler{c: c, kind: kind})
-		regs = append(regs, func() { inf.RemoveEventHandler(r) })
+		inf.AddEventHandler(&kindHandler{c: c, kind: kind})
 	}
 	for _, inf := range c.infs {
 		if err := inf.WaitForSync(ctx); err != nil {
@@ -112,9 +113,6 @@ func (c *Collector) Start(ctx context.Context) error {
 		wg.Go(func() { c.work(ctx) })
 	}
 	<-ctx.Done()
-	for _, stop := range regs {
-		stop()
-	}
 	c.queue.ShutDown()
 	wg.Wait()
 	return nil
