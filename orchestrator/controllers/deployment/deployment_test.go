@@ -23,7 +23,9 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func intOrStr(n int32) *api.IntOrString { return &api.IntOrString{Value: &api.IntOrString_IntVal{IntVal: n}} }
+func intOrStr(n int32) *api.IntOrString {
+	return &api.IntOrString{Value: &api.IntOrString_IntVal{IntVal: n}}
+}
 
 func newDeployment(name string, replicas int32, image string) *api.Deployment {
 	return &api.Deployment{
