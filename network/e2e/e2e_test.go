@@ -173,6 +173,18 @@ func TestTwoNodes(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// waitSynced waits until both proxies have programmed revision rev.
+	waitSynced := func(rev int64) {
+		t.Helper()
+		nettest.Eventually(t, 15*time.Second, func() error {
+			for _, n := range nodes {
+				if got := n.proxy.SyncedRevision(); got < rev {
+					return fmt.Errorf("%s synced revision %d < %d", n.name, got, rev)
+				}
+			}
+			return nil
+		})
+	}
 	setEndpoints := func(name string, ready, notReady []*pod) {
 		t.Helper()
 		e := &api.Endpoints{Metadata: &api.ObjectMeta{Namespace: "default", Name: name},
@@ -194,16 +206,7 @@ func TestTwoNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Wait until both proxies have programmed the change.
-		rev := out.GetMetadata().GetResourceVersion()
-		nettest.Eventually(t, 15*time.Second, func() error {
-			for _, n := range nodes {
-				if got := n.proxy.SyncedRevision(); got < rev {
-					return fmt.Errorf("%s synced revision %d < %d", n.name, got, rev)
-				}
-			}
-			return nil
-		})
+		waitSynced(out.GetMetadata().GetResourceVersion())
 	}
 	setEndpoints("web", []*pod{pa, pb1, pb2}, nil)
 
@@ -240,6 +243,24 @@ func TestTwoNodes(t *testing.T) {
 			if len(seen) < 2 {
 				t.Errorf("node port on %s reached only %v", n.name, seen)
 			}
+		}
+	})
+
+	t.Run("ExternalIP", func(t *testing.T) {
+		const extIP = "192.0.2.80"
+		updated, err := svcs.Mutate(ctx, "default", "web", func(s *api.Service) error {
+			s.Spec.ExternalIps = []string{extIP}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitSynced(updated.GetMetadata().GetResourceVersion())
+		// The outside client routes the external IP to node B.
+		nettest.MustRun(t, sw, "ip", "route", "add", extIP+"/32", "via", b.ip)
+		mustGet(sw, "http://"+extIP+"/", "")
+		if seen := spread(sw, "http://"+extIP+"/", 15); len(seen) < 2 {
+			t.Errorf("external IP reached only %v", seen)
 		}
 	})
 

@@ -6,7 +6,8 @@
 // BuildRules is a pure function from services and endpoints to a RuleSet: the
 // chains this package owns in the nat table and their rules.
 //
-//	PREROUTING, OUTPUT  -> CX-SERVICES   one rule per (cluster IP, port) -> CX-SVC-*
+//	PREROUTING, OUTPUT  -> CX-SERVICES   one rule per (cluster IP, port) -> CX-SVC-*,
+//	                                     per (external or LB IP, port) -> CX-EXT-*
 //	PREROUTING, OUTPUT  -> CX-NODEPORTS  (destination is a local address)
 //	                                     one rule per node port -> CX-EXT-*
 //	CX-EXT-*   mark for masquerade, then -> CX-SVC-*

@@ -283,6 +283,7 @@ func (b *builder) service(svc *api.Service, eps *api.Endpoints) {
 		return // iptables is IPv4; an IPv6 VIP needs ip6tables
 	}
 	m := svc.GetMetadata()
+	externals := externalIPs(svc)
 	affinity := svc.GetSpec().GetSessionAffinity() == "ClientIP"
 	timeout := int(svc.GetSpec().GetSessionAffinityConfig().GetClientIp().GetTimeoutSeconds())
 	if timeout <= 0 {
@@ -308,6 +309,9 @@ func (b *builder) service(svc *api.Service, eps *api.Endpoints) {
 			if hasNodePorts(svc) && p.GetNodePort() != 0 {
 				b.add(reject, fmt.Sprintf("-m addrtype --dst-type LOCAL -p %s -m %s --dport %d -j REJECT --reject-with %s", lproto, lproto, p.GetNodePort(), with))
 			}
+			for _, ip := range externals {
+				b.add(reject, fmt.Sprintf("-d %s/32 -p %s -m %s --dport %s -j REJECT --reject-with %s", ip, lproto, lproto, dport, with))
+			}
 			continue
 		}
 		svcChain := ServiceChain(sp)
@@ -319,10 +323,19 @@ func (b *builder) service(svc *api.Service, eps *api.Endpoints) {
 		case b.opts.ClusterCIDR != "":
 			b.add(svcChain, fmt.Sprintf("! -s %s -j %s", b.opts.ClusterCIDR, ChainMarkMasq))
 		}
-		if hasNodePorts(svc) && p.GetNodePort() != 0 {
+		// Traffic from outside the cluster (node ports, external and
+		// load balancer IPs) goes through the service's external chain,
+		// which marks it for masquerade so replies come back this way.
+		nodePort := hasNodePorts(svc) && p.GetNodePort() != 0
+		if nodePort || len(externals) > 0 {
 			ext := externalChain(sp)
-			b.add(ChainNodePorts, fmt.Sprintf("-p %s -m %s --dport %d -j %s", lproto, lproto, p.GetNodePort(), ext))
 			b.rs.Chains[ext] = []string{"-j " + ChainMarkMasq, "-j " + svcChain}
+			if nodePort {
+				b.add(ChainNodePorts, fmt.Sprintf("-p %s -m %s --dport %d -j %s", lproto, lproto, p.GetNodePort(), ext))
+			}
+			for _, ip := range externals {
+				b.add(ChainServices, fmt.Sprintf("-d %s/32 -p %s -m %s --dport %s -j %s", ip, lproto, lproto, dport, ext))
+			}
 		}
 		seps := make([]string, len(ready))
 		for i := range ready {
@@ -350,6 +363,30 @@ func (b *builder) service(svc *api.Service, eps *api.Endpoints) {
 			b.rs.Chains[sep] = rules
 		}
 	}
+}
+
+// externalIPs returns a service's IPv4 spec.externalIPs and load balancer
+// ingress IPs, sorted and without duplicates or its cluster IP.
+func externalIPs(svc *api.Service) []netip.Addr {
+	seen := map[netip.Addr]bool{}
+	if ip, err := netip.ParseAddr(svc.GetSpec().GetClusterIp()); err == nil {
+		seen[ip] = true
+	}
+	var out []netip.Addr
+	add := func(s string) {
+		if ip, err := netip.ParseAddr(s); err == nil && ip.Is4() && !seen[ip] {
+			seen[ip] = true
+			out = append(out, ip)
+		}
+	}
+	for _, s := range svc.GetSpec().GetExternalIps() {
+		add(s)
+	}
+	for _, ing := range svc.GetStatus().GetLoadBalancer().GetIngress() {
+		add(ing.GetIp())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
+	return out
 }
 
 func ipv4Only(eps []Endpoint) []Endpoint {

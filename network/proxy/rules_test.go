@@ -72,6 +72,25 @@ func TestBuildRules(t *testing.T) {
 			},
 		},
 		{
+			name: "external and load balancer IPs",
+			services: []*api.Service{func() *api.Service {
+				s := svc("default", "web", "10.96.0.10", "LoadBalancer", port("http", 80, 0))
+				s.Spec.ExternalIps = []string{"192.0.2.10", "10.96.0.10"}
+				s.Status = &api.ServiceStatus{LoadBalancer: &api.LoadBalancerStatus{Ingress: []*api.LoadBalancerIngress{{Ip: "198.51.100.7"}, {Hostname: "lb.example"}}}}
+				return s
+			}()},
+			eps: []*api.Endpoints{eps("default", "web", "http", 8080, []string{"10.244.1.2"}, nil)},
+			want: map[string][]string{
+				ChainServices: {
+					"-d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j " + webSvc,
+					"-d 192.0.2.10/32 -p tcp -m tcp --dport 80 -j " + externalChain(web),
+					"-d 198.51.100.7/32 -p tcp -m tcp --dport 80 -j " + externalChain(web),
+				},
+				externalChain(web): {"-j CX-MARK-MASQ", "-j " + webSvc},
+				ChainNodePorts:     nil,
+			},
+		},
+		{
 			name: "session affinity",
 			services: []*api.Service{func() *api.Service {
 				s := svc("default", "web", "10.96.0.10", "ClusterIP", port("http", 80, 0))
