@@ -38,8 +38,11 @@
 //   - Every later sync is incremental: only chains whose rules changed are
 //     flushed and rewritten, removed chains are deleted, and the two large
 //     shared chains (CX-SERVICES, CX-NODEPORTS) are edited rule by rule with
-//     -D and -A, all in one --noflush restore (~20-40 ms with 10,000
-//     services programmed).
+//     -D and -A, all in one --noflush restore (tens of ms with 10,000
+//     services programmed; see docs/benchmarks.md). A change that would
+//     create more than SyncerConfig.MaxIncrementalNewChains chains (say, a
+//     thousand services created at once) replaces the table instead, since
+//     creating chains with --noflush is what grows quadratically.
 //   - The filter table is never replaced: CX-REJECT is flushed and
 //     rewritten (full sync) or edited rule by rule (incremental).
 //   - The jump rules from the built-in chains are kept with go-iptables.

@@ -31,7 +31,17 @@ type SyncerConfig struct {
 	// nf_tables backend; default "nft". Set it to "-" to always use
 	// iptables-save.
 	NftCommand string
+	// MaxIncrementalNewChains: an incremental sync that would create more
+	// chains than this replaces the table instead (creating chains with
+	// --noflush grows quadratically on nf_tables: 1,000 take ~0.5 s, 5,000
+	// ~11 s, while a full replace of 10,000 services takes ~2 s). 0 means
+	// DefaultMaxIncrementalNewChains.
+	MaxIncrementalNewChains int
 }
+
+// DefaultMaxIncrementalNewChains is the default of
+// SyncerConfig.MaxIncrementalNewChains.
+const DefaultMaxIncrementalNewChains = 1000
 
 // Syncer applies RuleSets to the nat table, incrementally after the first
 // sync. It is safe for concurrent use; syncs are serialized.
@@ -50,6 +60,9 @@ func NewSyncer(cfg SyncerConfig) *Syncer {
 	}
 	if cfg.SaveCommand == "" {
 		cfg.SaveCommand = "iptables-save"
+	}
+	if cfg.MaxIncrementalNewChains == 0 {
+		cfg.MaxIncrementalNewChains = DefaultMaxIncrementalNewChains
 	}
 	if cfg.IptablesCommand == "" {
 		cfg.IptablesCommand = "iptables"
@@ -109,58 +122,75 @@ func (s *Syncer) SyncParts(ctx context.Context, parts map[string]*RuleSet, chang
 	var res SyncResult
 	var err error
 	if s.applied == nil {
-		keys := make([]string, 0, len(parts))
-		for k := range parts {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		list := make([]*RuleSet, len(keys))
-		for i, k := range keys {
-			list[i] = parts[k]
-		}
-		res, err = s.fullSync(ctx, Merge(list...))
-		if err == nil {
-			s.applied = make(map[string]*RuleSet, len(parts))
-			for k, p := range parts {
-				s.applied[k] = p
-			}
-		}
+		res, err = s.fullParts(ctx, parts)
 	} else {
-		if changed == nil {
-			for k := range parts {
-				changed = append(changed, k)
-			}
-			for k := range s.applied {
-				if _, ok := parts[k]; !ok {
-					changed = append(changed, k)
-				}
-			}
-		}
-		sort.Strings(changed)
-		var d differ
-		for _, k := range changed {
-			d.part(s.applied[k], parts[k])
-		}
-		in, chains := d.bytes()
-		res = SyncResult{Chains: chains, Lines: bytes.Count(in, []byte{'\n'})}
-		if chains > 0 {
-			_, err = s.run(ctx, in, s.cfg.RestoreCommand, "-w", "5", "--noflush")
-		}
-		if err == nil {
-			for _, k := range changed {
-				if p, ok := parts[k]; ok {
-					s.applied[k] = p
-				} else {
-					delete(s.applied, k)
-				}
-			}
-		}
+		res, err = s.incrementalParts(ctx, parts, changed)
 	}
 	res.Duration = time.Since(start)
 	if err != nil {
 		s.applied = nil
 	}
 	return res, err
+}
+
+// fullParts replaces the table with the merge of parts.
+func (s *Syncer) fullParts(ctx context.Context, parts map[string]*RuleSet) (SyncResult, error) {
+	keys := make([]string, 0, len(parts))
+	for k := range parts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	list := make([]*RuleSet, len(keys))
+	for i, k := range keys {
+		list[i] = parts[k]
+	}
+	res, err := s.fullSync(ctx, Merge(list...))
+	if err != nil {
+		return res, err
+	}
+	s.applied = make(map[string]*RuleSet, len(parts))
+	for k, p := range parts {
+		s.applied[k] = p
+	}
+	return res, nil
+}
+
+// incrementalParts writes what changed in the changed parts (nil: all), or
+// replaces the table when that would create too many chains.
+func (s *Syncer) incrementalParts(ctx context.Context, parts map[string]*RuleSet, changed []string) (SyncResult, error) {
+	if changed == nil {
+		for k := range parts {
+			changed = append(changed, k)
+		}
+		for k := range s.applied {
+			if _, ok := parts[k]; !ok {
+				changed = append(changed, k)
+			}
+		}
+	}
+	sort.Strings(changed)
+	var d differ
+	for _, k := range changed {
+		d.part(s.applied[k], parts[k])
+	}
+	if d.created > s.cfg.MaxIncrementalNewChains {
+		return s.fullParts(ctx, parts)
+	}
+	in, chains := d.bytes()
+	res := SyncResult{Chains: chains, Lines: bytes.Count(in, []byte{'\n'})}
+	if chains > 0 {
+		if _, err := s.run(ctx, in, s.cfg.RestoreCommand, "-w", "5", "--noflush"); err != nil {
+			return res, err
+		}
+	}
+	for _, k := range changed {
+		if p, ok := parts[k]; ok {
+			s.applied[k] = p
+		} else {
+			delete(s.applied, k)
+		}
+	}
+	return res, nil
 }
 
 // Invalidate forgets what is applied, so the next Sync is a full one.
@@ -349,8 +379,9 @@ func Diff(old, new *RuleSet) ([]byte, int) {
 // per table, chain declarations (which flush) first, then rule deletions,
 // additions, and chain deletions last, once nothing refers to them.
 type differ struct {
-	tables map[string]*tableDiff
-	chains int
+	tables  map[string]*tableDiff
+	chains  int
+	created int // chains that did not exist before
 }
 
 type tableDiff struct {
@@ -387,6 +418,9 @@ func (d *differ) part(old, new *RuleSet) {
 				d.chains++
 			}
 		case !existed, !equal(have, want):
+			if !existed {
+				d.created++
+			}
 			fmt.Fprintf(&td.decl, ":%s - [0:0]\n", name)
 			for _, r := range want {
 				writeRule(&td.add, name, r)

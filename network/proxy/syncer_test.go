@@ -132,3 +132,38 @@ func checkApplied(t *testing.T, nsPath string, rs *RuleSet) {
 		t.Error("foreign rule lost")
 	}
 }
+
+func TestSyncerReplacesTableForLargeAdditions(t *testing.T) {
+	nettest.RequireRoot(t)
+	node := nettest.NetNS(t, "node")
+	ctx := context.Background()
+	s := NewSyncer(SyncerConfig{NetNS: node, MaxIncrementalNewChains: 5})
+	var services []*api.Service
+	var endpoints []*api.Endpoints
+	add := func(n int) {
+		for i := len(services); i < n; i++ {
+			name := fmt.Sprintf("s%d", i)
+			services = append(services, svc("default", name, fmt.Sprintf("10.96.0.%d", i+1), "ClusterIP", port("http", 80, 0)))
+			endpoints = append(endpoints, eps("default", name, "http", 8080, []string{fmt.Sprintf("10.244.1.%d", i+1)}, nil))
+		}
+	}
+	add(1)
+	if res, err := s.Sync(ctx, BuildRules(services, endpoints, Options{})); err != nil || !res.Full {
+		t.Fatalf("first sync %+v, %v", res, err)
+	}
+	add(2) // two new chains: incremental
+	if res, err := s.Sync(ctx, BuildRules(services, endpoints, Options{})); err != nil || res.Full {
+		t.Fatalf("small addition %+v, %v", res, err)
+	}
+	add(10) // 16 new chains: replace the table
+	rs := BuildRules(services, endpoints, Options{})
+	if res, err := s.Sync(ctx, rs); err != nil || !res.Full {
+		t.Fatalf("large addition %+v, %v", res, err)
+	}
+	if got := strings.Count(natRules(t, node), "-A CX-SERVICES "); got != 10 {
+		t.Errorf("%d service rules, want 10", got)
+	}
+	if res, err := s.Sync(ctx, rs); err != nil || res.Full || res.Chains != 0 {
+		t.Errorf("no-op after a replace: %+v, %v", res, err)
+	}
+}
