@@ -2,6 +2,7 @@ package alloc
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -164,5 +165,51 @@ func TestCIDRAllocator(t *testing.T) {
 	}
 	if _, err := NewCIDRAllocator("10.0.0.0/8", 40); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("bad mask: %v", err)
+	}
+}
+
+// TestBitmapProperty checks, for many random histories, that allocation
+// never hands out a taken value and fills exactly the free ones.
+func TestBitmapProperty(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 200; round++ {
+		size := 1 + rng.IntN(300)
+		b := newBitmap(size)
+		taken := map[int]bool{}
+		for op := 0; op < 2*size; op++ {
+			i := rng.IntN(size)
+			switch rng.IntN(3) {
+			case 0:
+				if b.take(i) == taken[i] {
+					t.Fatalf("take(%d) disagreed with the model", i)
+				}
+				taken[i] = true
+			case 1:
+				b.release(i)
+				delete(taken, i)
+			case 2:
+				if j, ok := b.allocateNext(); ok {
+					if taken[j] {
+						t.Fatalf("allocated taken %d", j)
+					}
+					taken[j] = true
+				} else if len(taken) != size {
+					t.Fatalf("full with %d of %d taken", len(taken), size)
+				}
+			}
+		}
+		for {
+			j, ok := b.allocateNext()
+			if !ok {
+				break
+			}
+			if taken[j] {
+				t.Fatalf("allocated taken %d", j)
+			}
+			taken[j] = true
+		}
+		if len(taken) != size || b.free() != 0 {
+			t.Fatalf("size %d: %d taken, %d free after filling", size, len(taken), b.free())
+		}
 	}
 }
