@@ -51,6 +51,12 @@ type Config struct {
 	// NodeIP is the node's InternalIP and the pods' hostIP (default: the
 	// first non-loopback IPv4 address of the host, else 127.0.0.1).
 	NodeIP string
+	// ClusterDNS are the cluster DNS servers' addresses and ClusterDomain
+	// the cluster's domain (default network/dns.DefaultDomain): pods with
+	// dnsPolicy ClusterFirst (the default) get a resolv.conf pointing at
+	// them. Empty ClusterDNS: such pods get the host's resolv.conf.
+	ClusterDNS    []string
+	ClusterDomain string
 	// Taints are set on the Node when the agent registers it.
 	Taints []TaintSpec
 

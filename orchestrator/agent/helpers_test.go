@@ -31,6 +31,8 @@ type recorder struct {
 	configs map[string]*runtime.ContainerConfig // by container name
 	stops   []time.Duration
 	execs   [][]string
+	// sandboxes by pod name
+	sandboxes map[string]*runtime.SandboxConfig
 	// failList makes ListPodSandboxes fail.
 	failList atomic.Bool
 }
@@ -54,6 +56,22 @@ func (r *recorder) StopContainer(ctx context.Context, id string, grace time.Dura
 	r.stops = append(r.stops, grace)
 	r.mu.Unlock()
 	return r.Runtime.StopContainer(ctx, id, grace)
+}
+
+func (r *recorder) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig) (string, error) {
+	r.mu.Lock()
+	if r.sandboxes == nil {
+		r.sandboxes = map[string]*runtime.SandboxConfig{}
+	}
+	r.sandboxes[cfg.Name] = cfg
+	r.mu.Unlock()
+	return r.Runtime.RunPodSandbox(ctx, cfg)
+}
+
+func (r *recorder) sandbox(name string) *runtime.SandboxConfig {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sandboxes[name]
 }
 
 func (r *recorder) Exec(ctx context.Context, id string, req runtime.ExecRequest) (int, error) {

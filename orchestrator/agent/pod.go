@@ -16,6 +16,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/network"
+	"github.com/coxswain-io/coxswain/network/dns"
 	"github.com/coxswain-io/coxswain/runtime"
 	"github.com/coxswain-io/coxswain/store"
 )
@@ -354,6 +355,11 @@ func (a *Agent) createSandbox(ctx context.Context, pod *api.Pod, st *podState, a
 		},
 		Annotations: map[string]string{},
 	}
+	rc, err := a.resolvConf(pod)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg.ResolvConf = rc
 	for _, h := range pod.GetSpec().GetHostAliases() {
 		cfg.Hosts = append(cfg.Hosts, runtime.HostEntry{IP: h.GetIp(), Names: h.GetHostnames()})
 	}
@@ -786,4 +792,56 @@ func (a *Agent) stopContainers(ctx context.Context, sandboxID string, grace time
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// resolvConf returns the pod's /etc/resolv.conf per its dnsPolicy: nil (the
+// host's) for Default, hostNetwork pods and ClusterFirst without
+// Config.ClusterDNS; the cluster DNS for ClusterFirst; dnsConfig alone for
+// None. A dnsConfig is appended to the cluster one.
+func (a *Agent) resolvConf(pod *api.Pod) ([]byte, error) {
+	spec := pod.GetSpec()
+	policy := spec.GetDnsPolicy()
+	var b strings.Builder
+	switch {
+	case policy == "None":
+	case policy == "Default" || spec.GetHostNetwork() || len(a.cfg.ClusterDNS) == 0:
+		if spec.GetDnsConfig() == nil {
+			return nil, nil
+		}
+		host, err := os.ReadFile("/etc/resolv.conf")
+		if err == nil {
+			b.Write(host)
+			if len(host) > 0 && host[len(host)-1] != '\n' {
+				b.WriteByte('\n')
+			}
+		}
+	default:
+		rc, err := dns.ResolvConf(pod.GetMetadata().GetNamespace(), a.cfg.ClusterDomain, a.cfg.ClusterDNS)
+		if err != nil {
+			return nil, fmt.Errorf("resolv.conf: %w", err)
+		}
+		b.Write(rc)
+	}
+	dc := spec.GetDnsConfig()
+	for _, ns := range dc.GetNameservers() {
+		fmt.Fprintf(&b, "nameserver %s\n", ns)
+	}
+	if len(dc.GetSearches()) > 0 {
+		fmt.Fprintf(&b, "search %s\n", strings.Join(dc.GetSearches(), " "))
+	}
+	var opts []string
+	for _, o := range dc.GetOptions() {
+		if o.GetValue() != "" {
+			opts = append(opts, o.GetName()+":"+o.GetValue())
+		} else {
+			opts = append(opts, o.GetName())
+		}
+	}
+	if len(opts) > 0 {
+		fmt.Fprintf(&b, "options %s\n", strings.Join(opts, " "))
+	}
+	if b.Len() == 0 {
+		return nil, nil
+	}
+	return []byte(b.String()), nil
 }
