@@ -26,6 +26,7 @@ const (
 	selfVIP     = "10.96.0.11"
 	stickyVIP   = "10.96.0.12"
 	emptyVIP    = "10.96.0.13"
+	localVIP    = "10.96.0.14"
 	nodePort    = 30080
 )
 
@@ -36,7 +37,7 @@ type node struct {
 }
 
 type pod struct {
-	name, ns, ip string
+	name, ns, ip, node string
 }
 
 // run starts a component's Start in the background, stopped in cleanup.
@@ -102,7 +103,7 @@ func TestTwoNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		run(t, "routes "+n.name, rm.Start)
-		n.proxy, err = proxy.New(proxy.Config{Store: st, NetNS: n.ns, Rules: proxy.Options{ClusterCIDR: clusterCIDR}})
+		n.proxy, err = proxy.New(proxy.Config{Store: st, NetNS: n.ns, Rules: proxy.Options{ClusterCIDR: clusterCIDR, NodeName: n.name}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +113,7 @@ func TestTwoNodes(t *testing.T) {
 
 	// Pods: one on A, two on B, each serving its own name over HTTP.
 	newPod := func(n *node, name string) *pod {
-		p := &pod{name: name, ns: nettest.NetNS(t, name)}
+		p := &pod{name: name, ns: nettest.NetNS(t, name), node: n.name}
 		sb := network.Sandbox{ID: name, NetNS: p.ns, Namespace: "default", Name: name}
 		res, err := n.net.SetUp(ctx, sb)
 		if err != nil {
@@ -190,7 +191,7 @@ func TestTwoNodes(t *testing.T) {
 		e := &api.Endpoints{Metadata: &api.ObjectMeta{Namespace: "default", Name: name},
 			Subsets: []*api.EndpointSubset{{Ports: []*api.EndpointPort{{Name: "http", Port: 8080, Protocol: "TCP"}}}}}
 		for _, p := range ready {
-			e.Subsets[0].Addresses = append(e.Subsets[0].Addresses, &api.EndpointAddress{Ip: p.ip})
+			e.Subsets[0].Addresses = append(e.Subsets[0].Addresses, &api.EndpointAddress{Ip: p.ip, NodeName: p.node})
 		}
 		for _, p := range notReady {
 			e.Subsets[0].NotReadyAddresses = append(e.Subsets[0].NotReadyAddresses, &api.EndpointAddress{Ip: p.ip})
@@ -261,6 +262,26 @@ func TestTwoNodes(t *testing.T) {
 		mustGet(sw, "http://"+extIP+"/", "")
 		if seen := spread(sw, "http://"+extIP+"/", 15); len(seen) < 2 {
 			t.Errorf("external IP reached only %v", seen)
+		}
+	})
+
+	t.Run("ExternalTrafficPolicyLocal", func(t *testing.T) {
+		if _, err := svcs.Create(ctx, &api.Service{
+			Metadata: &api.ObjectMeta{Namespace: "default", Name: "local"},
+			Spec: &api.ServiceSpec{ClusterIp: localVIP, Type: "NodePort", ExternalTrafficPolicy: "Local",
+				Ports: []*api.ServicePort{{Name: "http", Port: 80, NodePort: nodePort + 2, Protocol: "TCP"}}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		setEndpoints("local", []*pod{pa, pb1, pb2}, nil)
+		for _, n := range nodes {
+			url := fmt.Sprintf("http://%s:%d/", n.ip, nodePort+2)
+			mustGet(sw, url, "")
+			for got := range spread(sw, url, 12) {
+				if (n == a) != (got == "pod-a") {
+					t.Errorf("node port on %s with policy Local reached %s on another node", n.name, got)
+				}
+			}
 		}
 	})
 

@@ -10,7 +10,9 @@
 //	                                     per (external or LB IP, port) -> CX-EXT-*
 //	PREROUTING, OUTPUT  -> CX-NODEPORTS  (destination is a local address)
 //	                                     one rule per node port -> CX-EXT-*
-//	CX-EXT-*   mark for masquerade, then -> CX-SVC-*
+//	CX-EXT-*   mark for masquerade, then -> CX-SVC-*; with
+//	           externalTrafficPolicy Local: this node's endpoints only,
+//	           unmasqueraded (in-cluster sources still -> CX-SVC-*)
 //	CX-SVC-*   off-cluster sources marked for masquerade; ClientIP affinity
 //	           (-m recent --rcheck); one rule per ready endpoint with
 //	           -m statistic --mode random --probability 1/(n-i) -> CX-SEP-*

@@ -45,6 +45,12 @@ type Options struct {
 	MasqueradeAll bool
 	// MasqueradeMark is the mark bit; empty means DefaultMasqueradeMark.
 	MasqueradeMark string
+	// NodeName is the node the rules are for. With it, services with
+	// externalTrafficPolicy Local send outside traffic (node ports,
+	// external and load balancer IPs) only to endpoints on this node,
+	// without masquerade, so the client address is kept; without local
+	// endpoints that traffic is dropped.
+	NodeName string
 }
 
 // RuleSet is the content of the chains this package owns: chain name ->
@@ -119,6 +125,8 @@ func externalChain(sp ServicePortName) string { return chainName(prefixExt, sp.S
 type Endpoint struct {
 	IP   netip.Addr
 	Port int32
+	// NodeName is the endpoint's node, if known.
+	NodeName string
 }
 
 // String returns ip:port.
@@ -147,9 +155,10 @@ func ReadyEndpoints(eps *api.Endpoints, portName, protocol string) []Endpoint {
 			if err != nil {
 				continue
 			}
-			e := Endpoint{IP: ip, Port: port}
-			if !seen[e] {
-				seen[e] = true
+			e := Endpoint{IP: ip, Port: port, NodeName: a.GetNodeName()}
+			key := Endpoint{IP: ip, Port: port}
+			if !seen[key] {
+				seen[key] = true
 				out = append(out, e)
 			}
 		}
@@ -326,20 +335,24 @@ func (b *builder) service(svc *api.Service, eps *api.Endpoints) {
 		// Traffic from outside the cluster (node ports, external and
 		// load balancer IPs) goes through the service's external chain,
 		// which marks it for masquerade so replies come back this way.
+		seps := make([]string, len(ready))
+		for i := range ready {
+			seps[i] = EndpointChain(sp, i)
+		}
 		nodePort := hasNodePorts(svc) && p.GetNodePort() != 0
 		if nodePort || len(externals) > 0 {
 			ext := externalChain(sp)
-			b.rs.Chains[ext] = []string{"-j " + ChainMarkMasq, "-j " + svcChain}
+			if svc.GetSpec().GetExternalTrafficPolicy() == "Local" && b.opts.NodeName != "" {
+				b.rs.Chains[ext] = b.localOnly(svcChain, ready, seps)
+			} else {
+				b.rs.Chains[ext] = []string{"-j " + ChainMarkMasq, "-j " + svcChain}
+			}
 			if nodePort {
 				b.add(ChainNodePorts, fmt.Sprintf("-p %s -m %s --dport %d -j %s", lproto, lproto, p.GetNodePort(), ext))
 			}
 			for _, ip := range externals {
 				b.add(ChainServices, fmt.Sprintf("-d %s/32 -p %s -m %s --dport %s -j %s", ip, lproto, lproto, dport, ext))
 			}
-		}
-		seps := make([]string, len(ready))
-		for i := range ready {
-			seps[i] = EndpointChain(sp, i)
 		}
 		if affinity {
 			for _, sep := range seps {
@@ -363,6 +376,34 @@ func (b *builder) service(svc *api.Service, eps *api.Endpoints) {
 			b.rs.Chains[sep] = rules
 		}
 	}
+}
+
+// localOnly returns the external chain of an externalTrafficPolicy Local
+// service: sources inside the cluster go to the service chain as usual;
+// others are spread over this node's endpoints only, unmasqueraded, or
+// dropped when there is none.
+func (b *builder) localOnly(svcChain string, ready []Endpoint, seps []string) []string {
+	var rules []string
+	if b.opts.ClusterCIDR != "" {
+		rules = append(rules, fmt.Sprintf("-s %s -j %s", b.opts.ClusterCIDR, svcChain))
+	}
+	var local []string
+	for i, e := range ready {
+		if e.NodeName == b.opts.NodeName {
+			local = append(local, seps[i])
+		}
+	}
+	if len(local) == 0 {
+		return append(rules, "-j DROP")
+	}
+	for i, sep := range local {
+		if i < len(local)-1 {
+			rules = append(rules, fmt.Sprintf("-m statistic --mode random --probability %.10f -j %s", 1/float64(len(local)-i), sep))
+		} else {
+			rules = append(rules, "-j "+sep)
+		}
+	}
+	return rules
 }
 
 // externalIPs returns a service's IPv4 spec.externalIPs and load balancer

@@ -91,6 +91,35 @@ func TestBuildRules(t *testing.T) {
 			},
 		},
 		{
+			name: "external traffic policy Local",
+			services: []*api.Service{func() *api.Service {
+				s := svc("default", "web", "10.96.0.10", "NodePort", port("http", 80, 30080))
+				s.Spec.ExternalTrafficPolicy = "Local"
+				return s
+			}()},
+			eps: []*api.Endpoints{func() *api.Endpoints {
+				e := eps("default", "web", "http", 8080, []string{"10.244.1.2", "10.244.2.3"}, nil)
+				e.Subsets[0].Addresses[0].NodeName = "node-b"
+				e.Subsets[0].Addresses[1].NodeName = "node-a"
+				return e
+			}()},
+			opts: Options{ClusterCIDR: "10.244.0.0/16", NodeName: "node-a"},
+			want: map[string][]string{
+				externalChain(web): {"-s 10.244.0.0/16 -j " + webSvc, "-j " + sepB},
+			},
+		},
+		{
+			name: "external traffic policy Local without local endpoints",
+			services: []*api.Service{func() *api.Service {
+				s := svc("default", "web", "10.96.0.10", "NodePort", port("http", 80, 30080))
+				s.Spec.ExternalTrafficPolicy = "Local"
+				return s
+			}()},
+			eps:  []*api.Endpoints{eps("default", "web", "http", 8080, []string{"10.244.1.2"}, nil)},
+			opts: Options{NodeName: "node-a"},
+			want: map[string][]string{externalChain(web): {"-j DROP"}},
+		},
+		{
 			name: "session affinity",
 			services: []*api.Service{func() *api.Service {
 				s := svc("default", "web", "10.96.0.10", "ClusterIP", port("http", 80, 0))
