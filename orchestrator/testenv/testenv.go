@@ -11,7 +11,10 @@ import (
 	"github.com/coxswain-io/coxswain/orchestrator/builder"
 	"github.com/coxswain-io/coxswain/orchestrator/clock"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/deployment"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/endpoints"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/gc"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/namespace"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/nodelifecycle"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/replicaset"
 	"github.com/coxswain-io/coxswain/orchestrator/handler"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
@@ -61,9 +64,12 @@ type Options struct {
 
 // Names of the built-in controllers, for Options.Controllers.
 const (
-	ControllerReplicaSet = "replicaset"
-	ControllerGC         = "gc"
-	ControllerDeployment = "deployment"
+	ControllerReplicaSet    = "replicaset"
+	ControllerGC            = "gc"
+	ControllerDeployment    = "deployment"
+	ControllerEndpoints     = "endpoints"
+	ControllerNamespace     = "namespace"
+	ControllerNodeLifecycle = "nodelifecycle"
 )
 
 // AllControllers lists every built-in controller testenv can run.
@@ -71,6 +77,9 @@ var AllControllers = []string{
 	ControllerReplicaSet,
 	ControllerGC,
 	ControllerDeployment,
+	ControllerEndpoints,
+	ControllerNamespace,
+	ControllerNodeLifecycle,
 }
 
 func (o *Options) defaults() {
@@ -144,7 +153,9 @@ func New(ctx context.Context, opts Options) (*Env, error) {
 		return nil, err
 	}
 	if !opts.NoScheduler {
-		sch, err := scheduler.New(s, scheduler.Config{Logger: opts.Logger, Now: opts.Clock.Now})
+		// The scheduler keeps the wall clock: its queue backoff would stall on
+		// a fake clock nobody steps.
+		sch, err := scheduler.New(s, scheduler.Config{Logger: opts.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("testenv: scheduler: %w", err)
 		}
@@ -239,6 +250,15 @@ func (e *Env) addControllers() error {
 			err = replicaset.Add(e.Manager, replicaset.Options{Workers: e.opts.Workers, Clock: e.opts.Clock})
 		case ControllerDeployment:
 			err = deployment.Add(e.Manager, deployment.Options{Workers: e.opts.Workers, Clock: e.opts.Clock})
+		case ControllerEndpoints:
+			err = endpoints.Add(e.Manager, endpoints.Options{Workers: e.opts.Workers})
+		case ControllerNamespace:
+			err = namespace.Add(e.Manager, namespace.Options{Workers: e.opts.Workers})
+		case ControllerNodeLifecycle:
+			_, err = nodelifecycle.Add(e.Manager, nodelifecycle.Options{
+				MonitorPeriod: e.opts.NodeMonitorPeriod, GracePeriod: e.opts.NodeMonitorGracePeriod,
+				PodEvictionTimeout: e.opts.PodEvictionTimeout, Clock: e.opts.Clock, Logger: e.opts.Logger,
+			})
 		case ControllerGC:
 			_, err = gc.Add(e.Manager, gc.Options{Workers: e.opts.Workers})
 		default:
