@@ -41,13 +41,23 @@
 //     than Config.BackoffReset starts over;
 //     A postStart exec hook runs right after a container starts; if it
 //     fails, the container is killed and the restart policy applies;
-//  6. liveness probes (exec, httpGet, tcpSocket) stop a failing container
-//     so the restart policy applies; readiness probes decide the container's
-//     ready flag and so the pod's ContainersReady and Ready conditions;
+//  6. probes (exec, httpGet, tcpSocket): a startup probe holds the others
+//     back until it passes (and restarts the container if it fails);
+//     liveness probes stop a failing container so the restart policy
+//     applies; readiness probes decide the container's ready flag and so
+//     the pod's ContainersReady and Ready conditions. httpGet and tcpSocket
+//     connect to the probe's host, else the pod IP, else 127.0.0.1 inside
+//     the pod's network namespace. A pod past spec.activeDeadlineSeconds is
+//     killed and marked Failed (reason DeadlineExceeded);
 //  7. the status (phase, conditions PodScheduled/Initialized/
 //     ContainersReady/Ready, hostIP, podIP, container states with exit codes
 //     and restart counts) is computed from the runtime and written with
 //     UpdateStatus only when it differs from the stored one.
+//
+// The pod's /etc/resolv.conf follows dnsPolicy: ClusterFirst (the default)
+// points at Config.ClusterDNS (network/dns.ResolvConf) when set, Default and
+// hostNetwork pods get the host's, None only spec.dnsConfig (which the
+// others append).
 //
 // Environment variables come from volume/envvars (literal values,
 // ConfigMaps, Secrets, fieldRef and resourceFieldRef); ConfigMap, Secret

@@ -171,6 +171,17 @@ func (a *Agent) run(ctx context.Context, pod *api.Pod, st *podState, log interfa
 	Info(string, ...any)
 	Warn(string, ...any)
 }) (time.Duration, error) {
+	if d := pod.GetSpec().GetActiveDeadlineSeconds(); d > 0 && pod.GetStatus().GetStartTime() != nil {
+		deadline := pod.GetStatus().GetStartTime().AsTime().Add(time.Duration(d) * time.Second)
+		if !a.now().Before(deadline) {
+			return 0, a.deadlineExceeded(ctx, pod, st, log)
+		}
+		defer func() {
+			if remaining := deadline.Sub(a.now()); remaining > 0 {
+				a.queue.AddAfter(informerKey(pod), remaining)
+			}
+		}()
+	}
 	if !st.volumesReady {
 		paths, err := a.volumes.SetUpPod(ctx, pod, a.podDir(st.uid))
 		if err != nil {
@@ -844,4 +855,41 @@ func (a *Agent) resolvConf(pod *api.Pod) ([]byte, error) {
 		return nil, nil
 	}
 	return []byte(b.String()), nil
+}
+
+func informerKey(pod *api.Pod) string {
+	return pod.GetMetadata().GetNamespace() + "/" + pod.GetMetadata().GetName()
+}
+
+// deadlineExceeded kills a pod that ran past spec.activeDeadlineSeconds and
+// marks it Failed with reason DeadlineExceeded.
+func (a *Agent) deadlineExceeded(ctx context.Context, pod *api.Pod, st *podState, log interface{ Info(string, ...any) }) error {
+	sbs, err := a.cfg.Runtime.ListPodSandboxes(ctx, a.sandboxFilter(st.uid))
+	if err != nil {
+		return fmt.Errorf("list sandboxes: %w", err)
+	}
+	for _, sb := range sbs {
+		if err := a.stopContainers(ctx, sb.ID, st.grace); err != nil {
+			return err
+		}
+	}
+	ctrs, err := a.cfg.Runtime.ListContainers(ctx, &runtime.ContainerFilter{Labels: map[string]string{LabelNode: a.cfg.NodeName, LabelPodUID: st.uid}})
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	initDone := true
+	byName := latestByName(ctrs)
+	for _, c := range pod.GetSpec().GetInitContainers() {
+		if cur := byName[c.GetName()]; cur == nil || cur.State != runtime.ContainerExited || cur.ExitCode != 0 {
+			initDone = false
+		}
+	}
+	status := a.buildStatus(pod, st, ctrs, pod.GetStatus().GetPodIp(), initDone, false, RestartNever)
+	status.Phase = PhaseFailed
+	status.Reason = "DeadlineExceeded"
+	status.Message = fmt.Sprintf("Pod was active on the node longer than the specified deadline (%ds)", pod.GetSpec().GetActiveDeadlineSeconds())
+	if err := a.writeStatus(ctx, pod, status); err != nil {
+		return err
+	}
+	return a.finish(ctx, st, log)
 }

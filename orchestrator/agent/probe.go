@@ -42,12 +42,21 @@ func (a *Agent) isReady(c *api.Container, cur *runtime.ContainerStatus, st *podS
 // restart policy then decides).
 func (a *Agent) probe(ctx context.Context, pod *api.Pod, st *podState, sb *runtime.SandboxStatus, podIP string,
 	c *api.Container, cur *runtime.ContainerStatus, wake func(time.Time), log interface{ Info(string, ...any) }) {
-	for _, kind := range []string{"liveness", "readiness"} {
-		p := c.GetLivenessProbe()
-		if kind == "readiness" {
+	for _, kind := range []string{"startup", "liveness", "readiness"} {
+		var p *api.Probe
+		switch kind {
+		case "startup":
+			p = c.GetStartupProbe()
+		case "liveness":
+			p = c.GetLivenessProbe()
+		default:
 			p = c.GetReadinessProbe()
 		}
 		if p == nil {
+			continue
+		}
+		if kind != "startup" && !a.started(c, cur, st) {
+			// Liveness and readiness wait for the startup probe.
 			continue
 		}
 		key := probeKey(cur.ID, kind)
@@ -55,6 +64,9 @@ func (a *Agent) probe(ctx context.Context, pod *api.Pod, st *podState, sb *runti
 		if ps == nil {
 			ps = &probeState{ok: kind == "liveness"}
 			st.probes[key] = ps
+		}
+		if kind == "startup" && ps.ok {
+			continue // passed once: never run again for this container
 		}
 		period := secondsOr(p.GetPeriodSeconds(), 10)
 		due := cur.StartedAt.Add(time.Duration(p.GetInitialDelaySeconds()) * time.Second)
@@ -81,26 +93,41 @@ func (a *Agent) probe(ctx context.Context, pod *api.Pod, st *podState, sb *runti
 		} else {
 			ps.failures++
 			ps.successes = 0
-			threshold := int(p.GetFailureThreshold())
-			if threshold <= 0 {
-				threshold = 3
-			}
-			if ps.failures >= threshold {
+			if ps.failures >= failureThreshold(p) {
 				ps.ok = false
 			}
 		}
-		if kind == "liveness" && !ps.ok {
-			log.Info("liveness probe failed, restarting container", "container", c.GetName(), "err", err)
+		startupFailed := kind == "startup" && err != nil && ps.failures >= failureThreshold(p)
+		if (kind == "liveness" && !ps.ok) || startupFailed {
+			log.Info(kind+" probe failed, restarting container", "container", c.GetName(), "err", err)
 			grace := st.grace
 			if g := p.GetTerminationGracePeriodSeconds(); g > 0 {
 				grace = time.Duration(g) * time.Second
 			}
 			_ = a.cfg.Runtime.StopContainer(ctx, cur.ID, grace)
-			delete(st.probes, key)
-			delete(st.probes, probeKey(cur.ID, "readiness"))
+			for _, k := range []string{"startup", "liveness", "readiness"} {
+				delete(st.probes, probeKey(cur.ID, k))
+			}
 			return
 		}
 	}
+}
+
+func failureThreshold(p *api.Probe) int {
+	if t := int(p.GetFailureThreshold()); t > 0 {
+		return t
+	}
+	return 3
+}
+
+// started reports whether a running container has passed its startup
+// probe (or has none).
+func (a *Agent) started(c *api.Container, cur *runtime.ContainerStatus, st *podState) bool {
+	if c.GetStartupProbe() == nil {
+		return true
+	}
+	ps := st.probes[probeKey(cur.ID, "startup")]
+	return ps != nil && ps.ok
 }
 
 func secondsOr(s int32, def int) time.Duration {

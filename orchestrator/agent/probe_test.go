@@ -90,3 +90,46 @@ func TestLifecycleHooks(t *testing.T) {
 	e.create(failing)
 	e.waitPod("badhook", "failed", phase(agent.PhaseFailed))
 }
+
+func TestStartupProbe(t *testing.T) {
+	e := newEnv(t)
+	ok := fake.Command(fake.Behavior{Exit: true})
+	bad := fake.Command(fake.Behavior{Exit: true, ExitCode: 1})
+	good := pod("startup-ok", "", forever)
+	good.Spec.Containers[0].StartupProbe = &api.Probe{PeriodSeconds: 1, Exec: &api.ExecAction{Command: ok}}
+	good.Spec.Containers[0].ReadinessProbe = &api.Probe{PeriodSeconds: 1, Exec: &api.ExecAction{Command: ok}}
+	e.create(good)
+	failing := pod("startup-bad", "", forever)
+	failing.Spec.Containers[0].StartupProbe = &api.Probe{PeriodSeconds: 1, FailureThreshold: 1, Exec: &api.ExecAction{Command: bad}}
+	// Would restart at once if it ran before the startup probe passed.
+	failing.Spec.Containers[0].LivenessProbe = &api.Probe{PeriodSeconds: 1, FailureThreshold: 1, Exec: &api.ExecAction{Command: fake.Command(fake.Behavior{Exit: true, ExitCode: 2})}}
+	e.create(failing)
+
+	p := e.waitPod("startup-ok", "ready", func(p *api.Pod) bool { return cond(p, agent.PodReady) == "True" })
+	if cs := containerStatus(p, "c0"); !cs.GetStarted() {
+		t.Errorf("started = false after the startup probe passed: %v", cs)
+	}
+	p = e.waitPod("startup-bad", "restarted", func(p *api.Pod) bool { return containerStatus(p, "c0").GetRestartCount() >= 1 })
+	if cs := containerStatus(p, "c0"); cs.GetStarted() || cs.Ready {
+		t.Errorf("a container failing its startup probe reported started/ready: %v", cs)
+	}
+	// Liveness never ran for it: only the startup probe did.
+	if n := e.rt.execCount(failing.Spec.Containers[0].LivenessProbe.Exec.Command); n != 0 {
+		t.Errorf("liveness ran %d times before startup passed", n)
+	}
+}
+
+func TestActiveDeadline(t *testing.T) {
+	e := newEnv(t)
+	p := pod("deadline", agent.RestartAlways, forever)
+	p.Spec.ActiveDeadlineSeconds = 1
+	e.create(p)
+	e.waitPod("deadline", "running", phase(agent.PhaseRunning))
+	p = e.waitPod("deadline", "failed", phase(agent.PhaseFailed))
+	if p.Status.Reason != "DeadlineExceeded" {
+		t.Errorf("reason %q", p.Status.Reason)
+	}
+	if cs := containerStatus(p, "c0"); cs.GetState().GetTerminated() == nil {
+		t.Errorf("container not terminated: %v", cs)
+	}
+}

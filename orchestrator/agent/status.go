@@ -165,8 +165,8 @@ func (a *Agent) containerStatus(c *api.Container, cur, prev *runtime.ContainerSt
 		cs.State.Waiting = w
 	case cur.State == runtime.ContainerRunning:
 		cs.State.Running = &api.ContainerStateRunning{StartedAt: ts(cur.StartedAt)}
-		started = true
-		cs.Ready = !isInit && a.isReady(c, cur, st)
+		started = a.started(c, cur, st)
+		cs.Ready = !isInit && started && a.isReady(c, cur, st)
 	default:
 		t := terminated(cur)
 		retry := shouldRestart(policy, cur.ExitCode)
