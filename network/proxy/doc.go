@@ -33,8 +33,11 @@
 // the nf_tables backend (see docs/benchmarks.md):
 //
 //   - The first sync replaces the whole nat table in one transaction: the
-//     rules of other owners (CNI portmap, ...) are read with iptables-save and
-//     written back unchanged beside ours. A --noflush restore that creates
+//     rules of other owners (CNI portmap, ...) are read first and written
+//     back unchanged beside ours. A rule another owner adds between that
+//     read and the replace (a few ms to ~2 s at 10,000 services) is lost,
+//     so start the proxy before the node's pods are set up, as the agent
+//     does at boot. A --noflush restore that creates
 //     10,000 services takes ~45 s on nft (it grows quadratically); the full
 //     replace takes ~1 s.
 //   - Every later sync is incremental: only chains whose rules changed are
