@@ -36,8 +36,8 @@
 //     rules of other owners (CNI portmap, ...) are read first and written
 //     back unchanged beside ours. A rule another owner adds between that
 //     read and the replace (a few ms to ~2 s at 10,000 services) is lost,
-//     so start the proxy before the node's pods are set up, as the agent
-//     does at boot. A --noflush restore that creates
+//     so an agent should start the proxy before it sets up the node.s pods
+//     at boot. A --noflush restore that creates
 //     10,000 services takes ~45 s on nft (it grows quadratically); the full
 //     replace takes ~1 s.
 //   - Every later sync is incremental: only chains whose rules changed are
