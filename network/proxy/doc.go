@@ -36,10 +36,9 @@
 //     rules of other owners (CNI portmap, ...) are read first and written
 //     back unchanged beside ours. A rule another owner adds between that
 //     read and the replace (a few ms to ~2 s at 10,000 services) is lost,
-//     so an agent should start the proxy before it sets up the node.s pods
-//     at boot. A --noflush restore that creates
-//     10,000 services takes ~45 s on nft (it grows quadratically); the full
-//     replace takes ~1 s.
+//     so an agent should start the proxy before it sets up the node's pods
+//     at boot. (A --noflush restore that creates 10,000 services takes
+//     ~45 s on nft, growing quadratically; the full replace takes 1-2 s.)
 //   - Every later sync is incremental: only chains whose rules changed are
 //     flushed and rewritten, removed chains are deleted, and the two large
 //     shared chains (CX-SERVICES, CX-NODEPORTS) are edited rule by rule with
