@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -142,6 +143,8 @@ func (s *Store) flush(batch []*item) {
 		return
 	}
 	pb := s.fsm.addPending(id, batch)
+	batchCtx, cancelBatch := allDoneContext(batch)
+	defer cancelBatch()
 	s.stats.entries.Add(1)
 	s.stats.commands.Add(uint64(len(batch)))
 	giveUp := func(err error) {
@@ -153,6 +156,18 @@ func (s *Store) flush(batch []*item) {
 	}
 	var lastErr error
 	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			d := min(time.Duration(attempt)*5*time.Millisecond, 100*time.Millisecond)
+			select {
+			case <-time.After(d):
+			case <-batchCtx.Done():
+			case <-pb.done:
+				return
+			case <-s.done:
+				giveUp(errClosed)
+				return
+			}
+		}
 		select {
 		case <-pb.done:
 			return // applied here (or failed by a snapshot install)
@@ -166,17 +181,6 @@ func (s *Store) flush(batch []*item) {
 			giveUp(fmt.Errorf("%s: %w", reason, store.ErrUnavailable))
 			return
 		}
-		if attempt > 0 {
-			d := min(time.Duration(attempt)*5*time.Millisecond, 100*time.Millisecond)
-			select {
-			case <-time.After(d):
-			case <-pb.done:
-				return
-			case <-s.done:
-				giveUp(errClosed)
-				return
-			}
-		}
 		var err error
 		if s.isLeader() {
 			// On success the FSM has applied the entry here and handed
@@ -185,7 +189,7 @@ func (s *Store) flush(batch []*item) {
 		} else {
 			// On success the leader has committed the entry; this
 			// member's FSM hands out the results when it applies it.
-			err = s.forwardBatch(b)
+			err = s.forwardBatch(batchCtx, b)
 		}
 		if err == nil {
 			return
@@ -199,6 +203,28 @@ func (s *Store) flush(batch []*item) {
 			return
 		}
 		lastErr = err
+	}
+}
+
+// allDoneContext returns a context that ends when the context of every
+// item has ended.
+func allDoneContext(batch []*item) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var left atomic.Int64
+	left.Store(int64(len(batch)))
+	var stops []func() bool
+	for _, it := range batch {
+		stops = append(stops, context.AfterFunc(it.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel()
+			}
+		}))
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
 	}
 }
 
@@ -236,8 +262,13 @@ func (s *Store) commitData(data []byte) error {
 	}
 }
 
+// forwardAttemptTimeout bounds one attempt to have the leader commit a
+// forwarded batch.
+const forwardAttemptTimeout = 10 * time.Second
+
 // forwardBatch sends the batch to the leader; nil means it is committed.
-func (s *Store) forwardBatch(b *raftpb.Batch) error {
+// batchCtx ends when no item of the batch is waited for any more.
+func (s *Store) forwardBatch(batchCtx context.Context, b *raftpb.Batch) error {
 	addr, _ := s.raft.LeaderWithID()
 	if addr == "" || s.mux == nil {
 		return fmt.Errorf("%w: no leader known", errSendFailed)
@@ -246,7 +277,17 @@ func (s *Store) forwardBatch(b *raftpb.Batch) error {
 	if err != nil {
 		return err
 	}
-	resp, err := p.call(s.ctx, &raftpb.Request{Batch: b})
+	// Give up on this attempt after forwardAttemptTimeout (a leader that
+	// stopped answering without closing the connection), or when nobody
+	// waits for the batch any more; a later attempt resends it safely.
+	ctx, cancel := context.WithTimeout(s.ctx, forwardAttemptTimeout)
+	defer cancel()
+	stop := context.AfterFunc(batchCtx, cancel)
+	defer stop()
+	resp, err := p.call(ctx, &raftpb.Request{Batch: b})
+	if err != nil && ctx.Err() != nil && s.ctx.Err() == nil {
+		return fmt.Errorf("forward to %s: %w: %w", addr, store.ErrUnavailable, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -332,3 +332,32 @@ func TestLaggingMemberCatchesUpBySnapshot(t *testing.T) {
 		t.Fatalf("watch across a snapshot install ended with %v, want ErrCompacted", w.Err())
 	}
 }
+
+// TestLogCompactedBySnapshotThreshold checks Raft snapshots on its own once
+// SnapshotThreshold entries accumulate and truncates the log behind it.
+func TestLogCompactedBySnapshotThreshold(t *testing.T) {
+	cfg := testConfig(t, "solo")
+	cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
+	cfg.SnapshotThreshold, cfg.SnapshotInterval, cfg.TrailingLogs = 20, 50*time.Millisecond, 5
+	ctx := testCtx(t, time.Minute)
+	s, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	for i := range 60 {
+		if _, err := s.Create(ctx, configMap(fmt.Sprintf("c%d", i), "v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 30*time.Second, "log truncated behind a snapshot", func() error {
+		first, err := s.bolt.FirstIndex()
+		if err != nil {
+			return err
+		}
+		if first <= 1 {
+			return fmt.Errorf("first log index %d", first)
+		}
+		return nil
+	})
+}
