@@ -12,6 +12,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/network"
+	"github.com/coxswain-io/coxswain/orchestrator/events"
 	"github.com/coxswain-io/coxswain/orchestrator/workqueue"
 	"github.com/coxswain-io/coxswain/runtime"
 	"github.com/coxswain-io/coxswain/store/informer"
@@ -67,6 +68,7 @@ type Agent struct {
 	volumes *volume.Registry
 	env     *envvars.Resolver
 	netns   NetNS
+	events  *events.Recorder
 	nodeIP  string
 	now     func() time.Time
 
@@ -122,7 +124,15 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Agent, error) {
 		a.volumes = reg
 	}
 	a.env = &envvars.Resolver{Objects: cfg.Store, NodeAllocatable: alloc}
+	a.events = events.NewRecorder(cfg.Store, "node-agent", events.WithHost(cfg.NodeName), events.WithLogger(a.log))
 	return a, nil
+}
+
+// event records an Event about pod; a failure is only logged.
+func (a *Agent) event(ctx context.Context, pod *api.Pod, typ, reason, format string, args ...any) {
+	if _, err := a.events.Eventf(ctx, pod, typ, reason, format, args...); err != nil && ctx.Err() == nil {
+		a.log.Debug("event not recorded", "pod", informerKey(pod), "reason", reason, "err", err)
+	}
 }
 
 // Volumes returns the volume registry the agent uses.

@@ -229,6 +229,7 @@ func TestCrashLoopBackoff(t *testing.T) {
 	if !sawBackoff {
 		t.Error("never reported CrashLoopBackOff")
 	}
+	eventually(t, "BackOff event", func() (bool, string) { return e.hasEvent("crash", "BackOff"), "" })
 	// Attempt 3 waited at least BackoffBase*2 after attempt 2 exited.
 	cs := containerStatus(p, "c0")
 	last := cs.GetLastState().GetTerminated()
@@ -254,6 +255,11 @@ func TestLivenessProbeRestartsAndReadinessGatesReady(t *testing.T) {
 		Exec: &api.ExecAction{Command: fake.Command(fake.Behavior{Exit: true, ExitCode: 1})}}
 	e.create(p)
 	p = e.waitPod("probed", "liveness restart", func(p *api.Pod) bool { return containerStatus(p, "c0").GetRestartCount() >= 1 })
+	for _, reason := range []string{"Unhealthy", "Killing"} {
+		if !e.hasEvent("probed", reason) {
+			t.Errorf("no %s event", reason)
+		}
+	}
 	if cs := containerStatus(p, "c1"); cs.Ready || cond(p, agent.PodReady) != "False" || p.Status.Phase != agent.PhaseRunning {
 		t.Errorf("failing readiness: c1 ready=%v, Ready=%s, phase %s", cs.Ready, cond(p, agent.PodReady), p.Status.Phase)
 	}

@@ -64,6 +64,14 @@
 // and downward API volume contents are kept current by volume/refresher,
 // which the agent runs over the pods whose volumes it set up.
 //
+// # Events
+//
+// The agent records Events (through orchestrator/events) for what an
+// operator needs to see, not for every normal step (which would cost a store
+// write on the pod-startup path): Failed (a container could not be
+// created or started), BackOff (once per crash), Unhealthy (a failed
+// probe), Killing (a container restarted by a probe) and DeadlineExceeded.
+//
 // # Deletion
 //
 // When a pod's deletionTimestamp is set, the preStop exec hooks run (their

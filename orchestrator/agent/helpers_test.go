@@ -282,3 +282,17 @@ func (b *safeBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// hasEvent reports whether an Event with reason was recorded about pod name.
+func (e *env) hasEvent(name, reason string) bool {
+	evs, _, err := store.For[*api.Event](e.store).List(context.Background(), store.ListOptions{Namespace: "default"})
+	if err != nil {
+		return false
+	}
+	for _, ev := range evs {
+		if ev.GetInvolvedObject().GetName() == name && ev.GetReason() == reason {
+			return true
+		}
+	}
+	return false
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/network"
 	"github.com/coxswain-io/coxswain/network/dns"
+	"github.com/coxswain-io/coxswain/orchestrator/events"
 	"github.com/coxswain-io/coxswain/runtime"
 	"github.com/coxswain-io/coxswain/store"
 )
@@ -56,6 +57,8 @@ type podState struct {
 	finished bool
 	// preStopDone is set once the preStop hooks ran for a deleted pod.
 	preStopDone bool
+	// backoffEvent marks exited containers whose BackOff event was sent.
+	backoffEvent map[string]int
 
 	usage     map[string]string
 	usageTime time.Time
@@ -128,7 +131,7 @@ func (a *Agent) sync(ctx context.Context, key string) (time.Duration, error) {
 	}
 	if st == nil {
 		st = &podState{uid: uid, waiting: map[string]waitReason{}, startFailures: map[string]int{},
-			retryAt: map[string]time.Time{}, probes: map[string]*probeState{}}
+			retryAt: map[string]time.Time{}, probes: map[string]*probeState{}, backoffEvent: map[string]int{}}
 	}
 	a.mu.Lock()
 	st.pod = pod
@@ -258,6 +261,10 @@ func (a *Agent) run(ctx context.Context, pod *api.Pod, st *podState, log interfa
 					a.startContainer(ctx, pod, st, sb, podIP, c, false, cur.Attempt+1, byName, wake, log)
 				} else {
 					wake(at)
+					if st.backoffEvent[cur.ID] == 0 {
+						st.backoffEvent[cur.ID] = 1
+						a.event(ctx, pod, events.TypeWarning, "BackOff", "back-off %s restarting failed container %s", a.backoff(cur), c.GetName())
+					}
 				}
 			}
 		}
@@ -461,6 +468,7 @@ func (a *Agent) startContainer(ctx context.Context, pod *api.Pod, st *podState, 
 		st.waiting[name] = waitReason{reason, err.Error()}
 		wake(st.retryAt[name])
 		log.Warn("container start failed", "container", name, "reason", reason, "err", err)
+		a.event(ctx, pod, events.TypeWarning, "Failed", "container %s: %s: %v", name, reason, err)
 		return
 	}
 	delete(st.startFailures, name)
@@ -888,6 +896,7 @@ func (a *Agent) deadlineExceeded(ctx context.Context, pod *api.Pod, st *podState
 	status.Phase = PhaseFailed
 	status.Reason = "DeadlineExceeded"
 	status.Message = fmt.Sprintf("Pod was active on the node longer than the specified deadline (%ds)", pod.GetSpec().GetActiveDeadlineSeconds())
+	a.event(ctx, pod, events.TypeWarning, "DeadlineExceeded", "%s", status.Message)
 	if err := a.writeStatus(ctx, pod, status); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/network"
+	"github.com/coxswain-io/coxswain/orchestrator/events"
 	"github.com/coxswain-io/coxswain/runtime"
 )
 
@@ -91,6 +92,7 @@ func (a *Agent) probe(ctx context.Context, pod *api.Pod, st *podState, sb *runti
 				ps.ok = true
 			}
 		} else {
+			a.event(ctx, pod, events.TypeWarning, "Unhealthy", "%s probe of container %s failed: %v", kind, c.GetName(), err)
 			ps.failures++
 			ps.successes = 0
 			if ps.failures >= failureThreshold(p) {
@@ -100,6 +102,7 @@ func (a *Agent) probe(ctx context.Context, pod *api.Pod, st *podState, sb *runti
 		startupFailed := kind == "startup" && err != nil && ps.failures >= failureThreshold(p)
 		if (kind == "liveness" && !ps.ok) || startupFailed {
 			log.Info(kind+" probe failed, restarting container", "container", c.GetName(), "err", err)
+			a.event(ctx, pod, events.TypeNormal, "Killing", "container %s failed its %s probe, will be restarted", c.GetName(), kind)
 			grace := st.grace
 			if g := p.GetTerminationGracePeriodSeconds(); g > 0 {
 				grace = time.Duration(g) * time.Second
