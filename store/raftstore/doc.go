@@ -36,20 +36,27 @@
 // Config.MaxInflight entries in flight, so under load one entry (one fsync)
 // carries hundreds of writes. The leader appends the entry with raft.Apply;
 // a follower forwards the whole batch to the leader over its forwarding
-// connection and gets the results back, then waits until it has applied
-// that entry itself, so a client reads its own writes on the member it
-// wrote to. Raft knobs set from measurement (bench/raft): MaxAppendEntries
+// connection. Either way a write returns once the member that took it has
+// applied the entry itself, so a client reads its own writes on the member
+// it wrote to. Raft knobs set from measurement (bench/raft): MaxAppendEntries
 // 1024, BatchApplyCh, a 4,096-entry raft.LogCache in front of raft-boltdb,
 // CommitTimeout 5ms (followers learn commits quickly when idle).
 //
 // A client never sees "not leader": while no leader is known, or the member
-// asked was not the leader, the batch waits and retries. When there is no
-// quorum the write fails with store.ErrUnavailable once its context ends
-// (never a hang past it). A write whose entry may or may not have been
-// committed (the leader lost leadership or the connection to it broke
-// mid-request) fails with store.ErrUnavailable saying the outcome is
-// unknown; as with any store, the caller re-reads before retrying a
-// non-idempotent write.
+// asked was not the leader, the batch waits and is sent again. When there
+// is no quorum the write fails with store.ErrUnavailable once its context
+// ends (never a hang past it).
+//
+// Retries are safe: every batch carries an id, and every member remembers
+// the ids of the last 65,536 batches it applied (part of the replicated
+// state and of snapshots) and skips a batch it has seen. So a batch whose
+// fate is unknown (the leader lost leadership mid-commit, the connection to
+// it broke) is simply sent again until it is applied exactly once, and the
+// member that took the writes hands out their results when its own state
+// machine applies the entry: results never travel between members. A
+// write fails with an unknown outcome (store.ErrUnavailable) only when its
+// context ends first, or when the member installed a snapshot that already
+// contained it (its result was computed elsewhere).
 //
 // # Reads and watches
 //
@@ -73,10 +80,12 @@
 // Raft snapshots the state machine every SnapshotThreshold entries
 // (checked every SnapshotInterval) into a FileSnapshotStore under Dir and
 // truncates the log behind it, keeping TrailingLogs entries; Store.Snapshot
-// forces one. A snapshot is an 8-byte header (the last applied command
-// entry) followed by memstore's snapshot stream; it captures the state at
-// one revision without holding up writers (memstore copies its tree
-// lazily).
+// forces one. A snapshot is a header (the remembered batch ids) followed by
+// memstore's snapshot stream; it captures the state at one revision without
+// holding up writers (memstore copies its tree lazily). The log's bbolt file
+// is opened with NoFreelistSync (less written per commit; the freelist is
+// rebuilt on open) and a 5s lock timeout (a second process opening the
+// same Dir fails instead of hanging).
 //
 // # Secrets at rest
 //
@@ -91,8 +100,9 @@
 //
 // # Limits
 //
-// Writes whose outcome is unknown are not retried automatically (there is
-// no duplicate detection across leader changes). A forwarded write holds
-// its result until the member that took it has applied the entry. The
-// whole state lives in memory on every member, as in memstore.
+// Duplicate detection covers retries within the last 65,536 batches. The
+// whole state lives in memory on every member, as in memstore. Removing a
+// member does not shut it down (it keeps its data and stops hearing from
+// the cluster); Close it. Close does not hand leadership over first; call
+// TransferLeadership before a planned stop to avoid an election timeout.
 package raftstore

@@ -202,8 +202,9 @@ func Open(ctx context.Context, cfg Config) (_ *Store, err error) {
 
 	if s.soleVoter() {
 		if err := s.WaitReady(ctx); err != nil {
+			cleanup = nil // Close releases everything
 			_ = s.Close()
-			return nil, err
+			return nil, fmt.Errorf("raftstore: replay the log: %w", err)
 		}
 	}
 	return s, nil
