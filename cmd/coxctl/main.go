@@ -43,6 +43,8 @@ const (
 func commands() []command {
 	return []command{
 		validateCommand(),
+		applyCommand(),
+		getCommand(),
 	}
 }
 
