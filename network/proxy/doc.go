@@ -43,10 +43,12 @@
 //     flushed and rewritten, removed chains are deleted, and the two large
 //     shared chains (CX-SERVICES, CX-NODEPORTS) are edited rule by rule with
 //     -D and -A, all in one --noflush restore (tens of ms with 10,000
-//     services programmed; see docs/benchmarks.md). A change that would
-//     create more than SyncerConfig.MaxIncrementalNewChains chains (say, a
-//     thousand services created at once) replaces the table instead, since
-//     creating chains with --noflush is what grows quadratically.
+//     services programmed; see docs/benchmarks.md). A change that creates
+//     many chains (say, a thousand services at once) is split into several
+//     restores of at most SyncerConfig.MaxNewChainsPerRestore new chains:
+//     creating chains with --noflush grows quadratically within one restore
+//     but only linearly across restores, and unlike a table replace this
+//     never touches other owners' rules.
 //   - The filter table is never replaced: CX-REJECT is flushed and
 //     rewritten (full sync) or edited rule by rule (incremental).
 //   - The jump rules from the built-in chains are kept with go-iptables.

@@ -133,11 +133,13 @@ func checkApplied(t *testing.T, nsPath string, rs *RuleSet) {
 	}
 }
 
-func TestSyncerReplacesTableForLargeAdditions(t *testing.T) {
+func TestSyncerSplitsLargeAdditions(t *testing.T) {
 	nettest.RequireRoot(t)
 	node := nettest.NetNS(t, "node")
 	ctx := context.Background()
-	s := NewSyncer(SyncerConfig{NetNS: node, MaxIncrementalNewChains: 5})
+	nettest.MustRun(t, node, "iptables", "-t", "nat", "-N", "OTHER")
+	nettest.MustRun(t, node, "iptables", "-t", "nat", "-A", "OTHER", "-p", "tcp", "--dport", "1234", "-j", "RETURN")
+	s := NewSyncer(SyncerConfig{NetNS: node, MaxNewChainsPerRestore: 4})
 	var services []*api.Service
 	var endpoints []*api.Endpoints
 	add := func(n int) {
@@ -147,23 +149,33 @@ func TestSyncerReplacesTableForLargeAdditions(t *testing.T) {
 			endpoints = append(endpoints, eps("default", name, "http", 8080, []string{fmt.Sprintf("10.244.1.%d", i+1)}, nil))
 		}
 	}
+	parts := func() map[string]*RuleSet {
+		m := map[string]*RuleSet{"": FixedRules(Options{})}
+		for i, sv := range services {
+			m[sv.GetMetadata().GetName()] = ServiceRules(sv, endpoints[i], Options{})
+		}
+		return m
+	}
 	add(1)
-	if res, err := s.Sync(ctx, BuildRules(services, endpoints, Options{})); err != nil || !res.Full {
+	if res, err := s.SyncParts(ctx, parts(), nil); err != nil || !res.Full {
 		t.Fatalf("first sync %+v, %v", res, err)
 	}
-	add(2) // two new chains: incremental
-	if res, err := s.Sync(ctx, BuildRules(services, endpoints, Options{})); err != nil || res.Full {
-		t.Fatalf("small addition %+v, %v", res, err)
-	}
-	add(10) // 16 new chains: replace the table
-	rs := BuildRules(services, endpoints, Options{})
-	if res, err := s.Sync(ctx, rs); err != nil || !res.Full {
+	// Ten services of two chains each, at most four new chains per
+	// restore: several restores, all incremental, nothing lost.
+	add(11)
+	res, err := s.SyncParts(ctx, parts(), nil)
+	if err != nil || res.Full || res.Chains != 30 {
 		t.Fatalf("large addition %+v, %v", res, err)
 	}
-	if got := strings.Count(natRules(t, node), "-A CX-SERVICES "); got != 10 {
-		t.Errorf("%d service rules, want 10", got)
-	}
-	if res, err := s.Sync(ctx, rs); err != nil || res.Full || res.Chains != 0 {
-		t.Errorf("no-op after a replace: %+v, %v", res, err)
+	rs := Merge(func() []*RuleSet {
+		var l []*RuleSet
+		for _, p := range parts() {
+			l = append(l, p)
+		}
+		return l
+	}()...)
+	checkApplied(t, node, rs)
+	if res, err := s.SyncParts(ctx, parts(), nil); err != nil || res.Full || res.Chains != 0 {
+		t.Errorf("no-op after the split sync: %+v, %v", res, err)
 	}
 }
