@@ -3,12 +3,14 @@ package agent
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/api/resource"
 	"github.com/coxswain-io/coxswain/runtime"
 	"github.com/coxswain-io/coxswain/store"
 )
@@ -56,6 +58,9 @@ func (a *Agent) buildStatus(pod *api.Pod, st *podState, ctrs []*runtime.Containe
 	}
 	if status.StartTime == nil {
 		status.StartTime = timestamppb.New(a.now())
+	}
+	if status.QosClass == "" {
+		status.QosClass = QOSClass(pod)
 	}
 	if podIP != "" {
 		status.PodIps = []*api.PodIP{{Ip: podIP}}
@@ -251,5 +256,43 @@ func (a *Agent) writeWaitingStatus(ctx context.Context, pod *api.Pod, reason, me
 	}
 	if err := a.writeStatus(ctx, pod, status); err != nil && ctx.Err() == nil {
 		a.log.Warn("status write failed", "pod", pod.GetMetadata().GetNamespace()+"/"+pod.GetMetadata().GetName(), "err", err)
+	}
+}
+
+// QOSClass returns the pod's quality-of-service class as Kubernetes defines
+// it: BestEffort when no container sets a cpu or memory request or limit,
+// Guaranteed when every container sets cpu and memory limits and its
+// requests (where set) equal them, Burstable otherwise.
+func QOSClass(pod *api.Pod) string {
+	all := append(slices.Clone(pod.GetSpec().GetInitContainers()), pod.GetSpec().GetContainers()...)
+	anySet, guaranteed := false, true
+	for _, c := range all {
+		req, lim := c.GetResources().GetRequests(), c.GetResources().GetLimits()
+		for _, r := range []string{resource.CPU, resource.Memory} {
+			rq, hasReq := req[r]
+			l, hasLim := lim[r]
+			if hasReq || hasLim {
+				anySet = true
+			}
+			if !hasLim {
+				guaranteed = false
+				continue
+			}
+			if hasReq {
+				a, errA := resource.ParseQuantity(rq)
+				b, errB := resource.ParseQuantity(l)
+				if errA != nil || errB != nil || a.Cmp(b) != 0 {
+					guaranteed = false
+				}
+			}
+		}
+	}
+	switch {
+	case !anySet:
+		return "BestEffort"
+	case guaranteed:
+		return "Guaranteed"
+	default:
+		return "Burstable"
 	}
 }
