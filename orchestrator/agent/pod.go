@@ -474,6 +474,9 @@ func (a *Agent) startContainer(ctx context.Context, pod *api.Pod, st *podState, 
 	delete(st.startFailures, name)
 	delete(st.retryAt, name)
 	delete(st.waiting, name)
+	if prev := byName[name]; prev != nil {
+		delete(st.backoffEvent, prev.ID)
+	}
 	// Keep only the previous attempt (it is the container's lastState).
 	if prev := byName[name]; prev != nil {
 		ctrs, err := a.cfg.Runtime.ListContainers(ctx, &runtime.ContainerFilter{SandboxID: sb.ID, Labels: map[string]string{LabelContainer: name}})
