@@ -352,3 +352,100 @@ func Chain(as ...Authenticator) Authenticator {
 		return nil, nil
 	})
 }
+
+// EscalationChecker is implemented by authorizers that refuse role and
+// binding writes granting more than the writer holds. The server calls it
+// for every create and update of a Role, ClusterRole, RoleBinding or
+// ClusterRoleBinding (transactions included).
+type EscalationChecker interface {
+	CheckEscalation(ctx context.Context, u *User, obj api.Object) error
+}
+
+var _ EscalationChecker = (*RBACAuthorizer)(nil)
+
+// CheckEscalation allows writing a role only to users who hold every
+// permission in it (or the verb "escalate" on roles/clusterroles), and
+// writing a binding only to users who hold every permission of the role it
+// grants (or the verb "bind"), in the namespace of the role or binding
+// (everywhere for cluster-wide ones), as Kubernetes does.
+func (z *RBACAuthorizer) CheckEscalation(ctx context.Context, u *User, obj api.Object) error {
+	if u == nil {
+		return fmt.Errorf("%w: no user", store.ErrForbidden)
+	}
+	if slices.Contains(u.Groups, GroupMasters) {
+		return nil
+	}
+	ns := obj.GetMetadata().GetNamespace()
+	var rules []*api.PolicyRule
+	var bypassVerb, resource string
+	switch o := obj.(type) {
+	case *api.Role:
+		rules, bypassVerb, resource = o.GetRules(), "escalate", "roles"
+	case *api.ClusterRole:
+		rules, bypassVerb, resource = o.GetRules(), "escalate", "clusterroles"
+	case *api.RoleBinding, *api.ClusterRoleBinding:
+		var ref *api.RoleRef
+		resource = "rolebindings"
+		if b, ok := o.(*api.RoleBinding); ok {
+			ref = b.GetRoleRef()
+		} else {
+			ref, resource = o.(*api.ClusterRoleBinding).GetRoleRef(), "clusterrolebindings"
+		}
+		bypassVerb = "bind"
+		var err error
+		if rules, err = z.roleRules(ctx, ref, ns); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	if z.Authorize(ctx, Attributes{User: u, Verb: bypassVerb, APIGroup: "rbac.authorization.k8s.io", Resource: resource, Namespace: ns, Name: obj.GetMetadata().GetName()}) == nil {
+		return nil
+	}
+	for _, r := range rules {
+		names := r.GetResourceNames()
+		if len(names) == 0 {
+			names = []string{""}
+		}
+		for _, v := range r.GetVerbs() {
+			for _, g := range r.GetApiGroups() {
+				for _, res := range r.GetResources() {
+					resource, sub, _ := strings.Cut(res, "/")
+					for _, name := range names {
+						a := Attributes{User: u, Verb: v, APIGroup: g, Resource: resource, Subresource: sub, Namespace: ns, Name: name}
+						if err := z.Authorize(ctx, a); err != nil {
+							return fmt.Errorf("%w: %s %s would grant %s on %s that user %q does not hold",
+								store.ErrForbidden, obj.ProtoReflect().Descriptor().Name(), obj.GetMetadata().GetName(), v, describeResource(a), u.Name)
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// roleRules returns the rules of the role a binding refers to; a missing
+// role grants nothing.
+func (z *RBACAuthorizer) roleRules(ctx context.Context, ref *api.RoleRef, ns string) ([]*api.PolicyRule, error) {
+	var kind string
+	switch ref.GetKind() {
+	case "ClusterRole":
+		kind, ns = api.KindClusterRole, ""
+	case "Role":
+		kind = api.KindRole
+	default:
+		return nil, store.Errorf(store.ErrInvalid, "roleRef.kind %q: want Role or ClusterRole", ref.GetKind())
+	}
+	o, err := z.st.Get(ctx, kind, ns, ref.GetName())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("check escalation: %w", err)
+	}
+	if r, ok := o.(*api.Role); ok {
+		return r.GetRules(), nil
+	}
+	return o.(*api.ClusterRole).GetRules(), nil
+}

@@ -80,10 +80,10 @@
 // are get, list, watch, create, update and delete; subresources are
 // matched as "pods/status" or "deployments/scale"; a transaction needs the
 // verb of each of its ops; compaction needs create on
-// compactions.remote.coxswain.io. There is no protection against
-// escalation: whoever may write roles and bindings may grant themselves
-// anything, so give that only to administrators (the default edit role
-// leaves it out). EnsureDefaultRoles creates the ClusterRoles
+// compactions.remote.coxswain.io. As in Kubernetes, a user may write a
+// role only if they hold every permission in it, and a binding only if they
+// hold every permission of the role it grants (unless they have the verbs
+// escalate or bind): no one grants more than they have. EnsureDefaultRoles creates the ClusterRoles
 // cluster-admin, edit, view and system:node (what a node agent needs);
 // BindClusterRole builds a binding to one of them. Bodies are capped by
 // MaxRequestBytes, requests other than watches by RequestTimeout, and each

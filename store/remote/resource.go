@@ -274,9 +274,22 @@ func (s *Server) decodeBodyObject(w http.ResponseWriter, r *http.Request, rr res
 	return obj, nil
 }
 
+// checkEscalation asks the authorizer, if it can tell, whether writing obj
+// grants more than the caller holds.
+func (s *Server) checkEscalation(r *http.Request, obj api.Object) error {
+	ec, ok := s.cfg.Authorizer.(EscalationChecker)
+	if !ok {
+		return nil
+	}
+	return ec.CheckEscalation(r.Context(), UserFrom(r.Context()), obj)
+}
+
 func (s *Server) create(w http.ResponseWriter, r *http.Request, rr resourceRequest) error {
 	obj, err := s.decodeBodyObject(w, r, rr)
 	if err != nil {
+		return err
+	}
+	if err := s.checkEscalation(r, obj); err != nil {
 		return err
 	}
 	out, err := s.st.Create(r.Context(), obj)
@@ -290,6 +303,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, rr resourceReque
 func (s *Server) update(w http.ResponseWriter, r *http.Request, rr resourceRequest) error {
 	obj, err := s.decodeBodyObject(w, r, rr)
 	if err != nil {
+		return err
+	}
+	if err := s.checkEscalation(r, obj); err != nil {
 		return err
 	}
 	var out api.Object

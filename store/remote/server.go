@@ -364,7 +364,11 @@ func (s *Server) handleTxn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for i, op := range ops {
-		if err := s.authorizeOp(r, op); err != nil {
+		err := s.authorizeOp(r, op)
+		if err == nil && op.Object != nil {
+			err = s.checkEscalation(r, op.Object)
+		}
+		if err != nil {
 			s.writeError(w, r, fmt.Errorf("transaction op %d: %w", i, err))
 			return
 		}
