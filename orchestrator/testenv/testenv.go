@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/coxswain-io/coxswain/api"
-	"github.com/coxswain-io/coxswain/orchestrator/builder"
 	"github.com/coxswain-io/coxswain/orchestrator/clock"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/deployment"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/endpoints"
@@ -16,6 +15,7 @@ import (
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/namespace"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/nodelifecycle"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/replicaset"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/wiring"
 	"github.com/coxswain-io/coxswain/orchestrator/handler"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
 	"github.com/coxswain-io/coxswain/scheduler"
@@ -128,6 +128,7 @@ type Env struct {
 
 	opts   Options
 	nodes  *fakeNodes
+	group  *group
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
@@ -145,7 +146,7 @@ func New(ctx context.Context, opts Options) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testenv: %w", err)
 	}
-	e := &Env{Store: s, Manager: mgr, opts: opts, done: make(chan struct{})}
+	e := &Env{Store: s, Manager: mgr, opts: opts, done: make(chan struct{}), group: newGroup()}
 	if err := e.bootstrap(ctx); err != nil {
 		return nil, err
 	}
@@ -160,11 +161,12 @@ func New(ctx context.Context, opts Options) (*Env, error) {
 			return nil, fmt.Errorf("testenv: scheduler: %w", err)
 		}
 		e.Scheduler = sch
-		if err := mgr.Add(manager.Everywhere(sch)); err != nil {
-			return nil, err
-		}
+		e.group.add(sch)
 	}
 	if err := e.addNodes(); err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(manager.Everywhere(e.group)); err != nil {
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -216,9 +218,7 @@ func (e *Env) addNodes() error {
 			if err != nil {
 				return fmt.Errorf("testenv: agent for %s: %w", nodeName(i), err)
 			}
-			if err := e.Manager.Add(manager.Everywhere(r)); err != nil {
-				return err
-			}
+			e.group.add(r)
 		}
 		return nil
 	}
@@ -231,41 +231,50 @@ func (e *Env) addNodes() error {
 		return err
 	}
 	e.nodes.pods, e.nodes.nodes = pods, nodes
-	if err := builder.ControllerManagedBy(e.Manager).
-		Named("fake-nodes").
-		For(api.KindPod).
-		WithWorkers(e.opts.Workers).
-		WithoutLeaderElection().
-		Complete(e.nodes); err != nil {
+	ctrl, err := wiring.New(e.Manager, "fake-nodes", api.KindPod, e.opts.Workers, e.nodes)
+	if err != nil {
 		return err
 	}
-	return e.Manager.Add(manager.Everywhere(manager.RunnableFunc(e.nodes.heartbeat)))
+	e.group.add(ctrl)
+	e.group.add(manager.RunnableFunc(e.nodes.heartbeat))
+	return nil
 }
 
 func (e *Env) addControllers() error {
 	for _, name := range e.opts.Controllers {
+		var rs []manager.Runnable
 		var err error
+		one := func(r manager.Runnable, e error) { rs, err = []manager.Runnable{r}, e }
 		switch name {
 		case ControllerReplicaSet:
-			err = replicaset.Add(e.Manager, replicaset.Options{Workers: e.opts.Workers, Clock: e.opts.Clock})
+			o := replicaset.Options{Workers: e.opts.Workers, Clock: e.opts.Clock}
+			one(replicaset.NewKind(e.Manager, api.KindReplicaSet, o))
+			if err == nil {
+				var rc manager.Runnable
+				rc, err = replicaset.NewKind(e.Manager, api.KindReplicationController, o)
+				rs = append(rs, rc)
+			}
 		case ControllerDeployment:
-			err = deployment.Add(e.Manager, deployment.Options{Workers: e.opts.Workers, Clock: e.opts.Clock})
+			one(deployment.New(e.Manager, deployment.Options{Workers: e.opts.Workers, Clock: e.opts.Clock}))
 		case ControllerEndpoints:
-			err = endpoints.Add(e.Manager, endpoints.Options{Workers: e.opts.Workers})
+			one(endpoints.New(e.Manager, endpoints.Options{Workers: e.opts.Workers}))
 		case ControllerNamespace:
-			err = namespace.Add(e.Manager, namespace.Options{Workers: e.opts.Workers})
+			one(namespace.New(e.Manager, namespace.Options{Workers: e.opts.Workers}))
 		case ControllerNodeLifecycle:
-			_, err = nodelifecycle.Add(e.Manager, nodelifecycle.Options{
+			one(nodelifecycle.New(e.Manager, nodelifecycle.Options{
 				MonitorPeriod: e.opts.NodeMonitorPeriod, GracePeriod: e.opts.NodeMonitorGracePeriod,
 				PodEvictionTimeout: e.opts.PodEvictionTimeout, Clock: e.opts.Clock, Logger: e.opts.Logger,
-			})
+			}))
 		case ControllerGC:
-			_, err = gc.Add(e.Manager, gc.Options{Workers: e.opts.Workers})
+			one(gc.New(e.Manager, gc.Options{Workers: e.opts.Workers}))
 		default:
 			err = fmt.Errorf("unknown controller %q: %w", name, store.ErrInvalid)
 		}
 		if err != nil {
 			return fmt.Errorf("testenv: controller %s: %w", name, err)
+		}
+		for _, r := range rs {
+			e.group.add(r)
 		}
 	}
 	return nil
@@ -293,9 +302,11 @@ func (e *Env) waitForCaches(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops every component and waits for them. It is safe to call more
-// than once.
+// Stop stops every component and waits for them: first the controllers,
+// scheduler and nodes, then the shared caches they read. It is safe to
+// call more than once.
 func (e *Env) Stop() {
+	e.group.stop()
 	e.cancel()
 	<-e.done
 }

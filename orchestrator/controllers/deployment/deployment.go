@@ -14,7 +14,8 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/api/labels"
-	"github.com/coxswain-io/coxswain/orchestrator/builder"
+	"github.com/coxswain-io/coxswain/orchestrator/controller"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/wiring"
 	"github.com/coxswain-io/coxswain/orchestrator/clock"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/podutil"
 	"github.com/coxswain-io/coxswain/orchestrator/events"
@@ -67,6 +68,16 @@ type Options struct {
 
 // Add registers the Deployment controller with mgr.
 func Add(mgr *manager.Manager, opts Options) error {
+	c, err := New(mgr, opts)
+	if err != nil {
+		return err
+	}
+	return mgr.Add(c)
+}
+
+// New returns the Deployment controller over mgr's shared informers,
+// without adding it to mgr.
+func New(mgr *manager.Manager, opts Options) (*controller.Controller, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
@@ -76,35 +87,30 @@ func Add(mgr *manager.Manager, opts Options) error {
 	reg := mgr.Store().Registry()
 	dInfo, err := reg.Lookup(api.KindDeployment)
 	if err != nil {
-		return fmt.Errorf("deployment: %w", err)
+		return nil, fmt.Errorf("deployment: %w", err)
 	}
 	rsInfo, err := reg.Lookup(api.KindReplicaSet)
 	if err != nil {
-		return fmt.Errorf("deployment: %w", err)
+		return nil, fmt.Errorf("deployment: %w", err)
 	}
 	deployments, err := manager.ListerFor[*api.Deployment](mgr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rss, err := manager.ListerFor[*api.ReplicaSet](mgr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pods, err := manager.ListerFor[*api.Pod](mgr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r := &Reconciler{
 		store: mgr.Store(), deployments: deployments, rss: rss, pods: pods,
 		clock: opts.Clock, recorder: mgr.Recorder("deployment-controller"),
 		apiVersion: dInfo.APIVersion, rsAPIVersion: rsInfo.APIVersion,
 	}
-	return builder.ControllerManagedBy(mgr).
-		Named("deployment").
-		For(api.KindDeployment).
-		Owns(api.KindReplicaSet).
-		WithWorkers(opts.Workers).
-		Complete(r)
+	return wiring.New(mgr, "deployment", api.KindDeployment, opts.Workers, r, wiring.Watch{Kind: api.KindReplicaSet, Owns: true})
 }
 
 // Reconciler rolls Deployments.

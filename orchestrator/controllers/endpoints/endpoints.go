@@ -10,7 +10,8 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/api/labels"
-	"github.com/coxswain-io/coxswain/orchestrator/builder"
+	"github.com/coxswain-io/coxswain/orchestrator/controller"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/wiring"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/podutil"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
 	"github.com/coxswain-io/coxswain/orchestrator/reconcile"
@@ -27,32 +28,38 @@ type Options struct {
 
 // Add registers the Endpoints controller with mgr.
 func Add(mgr *manager.Manager, opts Options) error {
+	c, err := New(mgr, opts)
+	if err != nil {
+		return err
+	}
+	return mgr.Add(c)
+}
+
+// New returns the Endpoints controller over mgr's shared informers,
+// without adding it to mgr.
+func New(mgr *manager.Manager, opts Options) (*controller.Controller, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
 	services, err := manager.ListerFor[*api.Service](mgr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pods, err := manager.ListerFor[*api.Pod](mgr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	eps, err := manager.ListerFor[*api.Endpoints](mgr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r := &Reconciler{store: mgr.Store(), services: services, pods: pods, endpoints: eps}
-	return builder.ControllerManagedBy(mgr).
-		Named("endpoints").
-		For(api.KindService).
-		Watches(api.KindPod, r.servicesOfPod).
-		Watches(api.KindEndpoints, func(_ context.Context, obj api.Object) []reconcile.Request {
+	return wiring.New(mgr, "endpoints", api.KindService, opts.Workers, r,
+		wiring.Watch{Kind: api.KindPod, Map: r.servicesOfPod},
+		wiring.Watch{Kind: api.KindEndpoints, Map: func(_ context.Context, obj api.Object) []reconcile.Request {
 			m := obj.GetMetadata()
 			return []reconcile.Request{{Namespace: m.GetNamespace(), Name: m.GetName()}}
-		}).
-		WithWorkers(opts.Workers).
-		Complete(r)
+		}})
 }
 
 // Reconciler keeps Endpoints in step with Services and pods.

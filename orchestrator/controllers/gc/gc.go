@@ -47,6 +47,16 @@ type Collector struct {
 
 // Add creates the collector and adds it to mgr (a leader-only runnable).
 func Add(mgr *manager.Manager, opts Options) (*Collector, error) {
+	c, err := New(mgr, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c, mgr.Add(c)
+}
+
+// New creates the collector over mgr's shared informers without adding it
+// to mgr; run it with Start.
+func New(mgr *manager.Manager, opts Options) (*Collector, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
@@ -78,7 +88,7 @@ func Add(mgr *manager.Manager, opts Options) (*Collector, error) {
 		c.infs[ki.Kind] = inf
 		c.scopes[ki.Kind] = ki.Scope
 	}
-	return c, mgr.Add(c)
+	return c, nil
 }
 
 // ownerUIDs is the IndexOwnerUIDs index function.

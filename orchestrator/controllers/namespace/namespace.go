@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/coxswain-io/coxswain/api"
-	"github.com/coxswain-io/coxswain/orchestrator/builder"
+	"github.com/coxswain-io/coxswain/orchestrator/controller"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/wiring"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/podutil"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
 	"github.com/coxswain-io/coxswain/orchestrator/reconcile"
@@ -37,6 +38,16 @@ type Options struct {
 
 // Add registers the Namespace controller with mgr.
 func Add(mgr *manager.Manager, opts Options) error {
+	c, err := New(mgr, opts)
+	if err != nil {
+		return err
+	}
+	return mgr.Add(c)
+}
+
+// New returns the Namespace controller over mgr's shared informers,
+// without adding it to mgr.
+func New(mgr *manager.Manager, opts Options) (*controller.Controller, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 2
 	}
@@ -45,19 +56,19 @@ func Add(mgr *manager.Manager, opts Options) error {
 	}
 	namespaces, err := manager.ListerFor[*api.Namespace](mgr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r := &Reconciler{store: mgr.Store(), namespaces: namespaces, opts: opts}
-	b := builder.ControllerManagedBy(mgr).Named("namespace").For(api.KindNamespace).WithWorkers(opts.Workers)
+	var watches []wiring.Watch
 	for _, ki := range mgr.Store().Registry().Kinds() {
 		if ki.Scope != api.Namespaced {
 			continue
 		}
 		r.kinds = append(r.kinds, ki.Kind)
-		b = b.Watches(ki.Kind, r.terminatingNamespaceOf)
+		watches = append(watches, wiring.Watch{Kind: ki.Kind, Map: r.terminatingNamespaceOf})
 	}
 	slices.Sort(r.kinds)
-	return b.Complete(r)
+	return wiring.New(mgr, "namespace", api.KindNamespace, opts.Workers, r, watches...)
 }
 
 // Reconciler runs the Namespace lifecycle.

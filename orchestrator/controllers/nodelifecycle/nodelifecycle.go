@@ -60,6 +60,16 @@ type Controller struct {
 
 // Add creates the controller and adds it to mgr.
 func Add(mgr *manager.Manager, opts Options) (*Controller, error) {
+	c, err := New(mgr, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c, mgr.Add(c)
+}
+
+// New creates the controller over mgr's shared informers without adding it
+// to mgr; run it with Start.
+func New(mgr *manager.Manager, opts Options) (*Controller, error) {
 	if opts.MonitorPeriod <= 0 {
 		opts.MonitorPeriod = 5 * time.Second
 	}
@@ -94,7 +104,7 @@ func Add(mgr *manager.Manager, opts Options) (*Controller, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("nodelifecycle: %w", err)
 	}
-	return c, mgr.Add(c)
+	return c, nil
 }
 
 // Start checks the nodes every MonitorPeriod until ctx ends.

@@ -11,7 +11,8 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/api/labels"
-	"github.com/coxswain-io/coxswain/orchestrator/builder"
+	"github.com/coxswain-io/coxswain/orchestrator/controller"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/wiring"
 	"github.com/coxswain-io/coxswain/orchestrator/clock"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/podutil"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
@@ -64,6 +65,16 @@ func Add(mgr *manager.Manager, opts Options) error {
 // AddKind registers the controller for one kind: api.KindReplicaSet or
 // api.KindReplicationController.
 func AddKind(mgr *manager.Manager, kind string, opts Options) error {
+	c, err := NewKind(mgr, kind, opts)
+	if err != nil {
+		return err
+	}
+	return mgr.Add(c)
+}
+
+// NewKind returns the controller for one kind over mgr's shared informers,
+// without adding it to mgr.
+func NewKind(mgr *manager.Manager, kind string, opts Options) (*controller.Controller, error) {
 	opts.defaults()
 	var ad adapter
 	switch kind {
@@ -72,19 +83,19 @@ func AddKind(mgr *manager.Manager, kind string, opts Options) error {
 	case api.KindReplicationController:
 		ad = replicationControllerAdapter()
 	default:
-		return fmt.Errorf("replicaset: kind %q is not replicated: %w", kind, store.ErrInvalid)
+		return nil, fmt.Errorf("replicaset: kind %q is not replicated: %w", kind, store.ErrInvalid)
 	}
 	info, err := mgr.Store().Registry().Lookup(kind)
 	if err != nil {
-		return fmt.Errorf("replicaset: %w", err)
+		return nil, fmt.Errorf("replicaset: %w", err)
 	}
 	ownerInf, err := mgr.Informer(kind)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	podInf, err := mgr.Informer(api.KindPod)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r := &Reconciler{
 		kind:       kind,
@@ -96,12 +107,7 @@ func AddKind(mgr *manager.Manager, kind string, opts Options) error {
 		opts:       opts,
 		exp:        &expectations{m: map[string]*expectation{}},
 	}
-	return builder.ControllerManagedBy(mgr).
-		Named(api.DefaultResourceName(kind)).
-		For(kind).
-		Owns(api.KindPod).
-		WithWorkers(opts.Workers).
-		Complete(r)
+	return wiring.New(mgr, api.DefaultResourceName(kind), kind, opts.Workers, r, wiring.Watch{Kind: api.KindPod, Owns: true})
 }
 
 // ownerView is what the reconciler needs of a ReplicaSet or a
