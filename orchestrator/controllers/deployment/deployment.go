@@ -14,10 +14,10 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/api/labels"
-	"github.com/coxswain-io/coxswain/orchestrator/controller"
-	"github.com/coxswain-io/coxswain/orchestrator/controllers/wiring"
 	"github.com/coxswain-io/coxswain/orchestrator/clock"
+	"github.com/coxswain-io/coxswain/orchestrator/controller"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/podutil"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/wiring"
 	"github.com/coxswain-io/coxswain/orchestrator/events"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
 	"github.com/coxswain-io/coxswain/orchestrator/reconcile"
