@@ -59,6 +59,11 @@
 // hostNetwork pods get the host's, None only spec.dnsConfig (which the
 // others append).
 //
+// Images are pulled per imagePullPolicy (default Always for :latest or
+// untagged references, else IfNotPresent) with the credentials of the pod's
+// imagePullSecrets (kubernetes.io/dockerconfigjson or dockercfg) for the
+// image's registry.
+//
 // Environment variables come from volume/envvars (literal values,
 // ConfigMaps, Secrets, fieldRef and resourceFieldRef); ConfigMap, Secret
 // and downward API volume contents are kept current by volume/refresher,

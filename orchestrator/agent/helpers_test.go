@@ -31,6 +31,8 @@ type recorder struct {
 	configs map[string]*runtime.ContainerConfig // by container name
 	stops   []time.Duration
 	execs   [][]string
+	// pulls: the auth of each pulled reference
+	pulls map[string]*runtime.AuthConfig
 	// sandboxes by pod name
 	sandboxes map[string]*runtime.SandboxConfig
 	// failList makes ListPodSandboxes fail.
@@ -72,6 +74,23 @@ func (r *recorder) sandbox(name string) *runtime.SandboxConfig {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.sandboxes[name]
+}
+
+func (r *recorder) PullImage(ctx context.Context, ref string, auth *runtime.AuthConfig) (*runtime.Image, error) {
+	r.mu.Lock()
+	if r.pulls == nil {
+		r.pulls = map[string]*runtime.AuthConfig{}
+	}
+	r.pulls[ref] = auth
+	r.mu.Unlock()
+	return r.Runtime.PullImage(ctx, ref, auth)
+}
+
+func (r *recorder) pullAuth(ref string) (*runtime.AuthConfig, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a, ok := r.pulls[ref]
+	return a, ok
 }
 
 func (r *recorder) Exec(ctx context.Context, id string, req runtime.ExecRequest) (int, error) {

@@ -492,7 +492,7 @@ func (a *Agent) startContainer(ctx context.Context, pod *api.Pod, st *podState, 
 
 func (a *Agent) createAndStart(ctx context.Context, pod *api.Pod, st *podState, sb *runtime.SandboxStatus, podIP string,
 	c *api.Container, isInit bool, attempt uint32) (string, error) {
-	img, err := a.ensureImage(ctx, c)
+	img, err := a.ensureImage(ctx, pod, c)
 	if err != nil {
 		return "ErrImagePull", err
 	}
@@ -582,7 +582,7 @@ func (a *Agent) runPreStop(ctx context.Context, pod *api.Pod, uid string, grace 
 }
 
 // ensureImage pulls the container's image per its pull policy.
-func (a *Agent) ensureImage(ctx context.Context, c *api.Container) (*runtime.Image, error) {
+func (a *Agent) ensureImage(ctx context.Context, pod *api.Pod, c *api.Container) (*runtime.Image, error) {
 	policy := c.GetImagePullPolicy()
 	if policy == "" {
 		policy = "IfNotPresent"
@@ -604,7 +604,11 @@ func (a *Agent) ensureImage(ctx context.Context, c *api.Container) (*runtime.Ima
 			return nil, fmt.Errorf("image %s not present and pull policy is Never: %w", c.GetImage(), err)
 		}
 	}
-	return a.cfg.Runtime.PullImage(ctx, c.GetImage(), nil)
+	auth, err := a.pullAuth(ctx, pod, c.GetImage())
+	if err != nil {
+		return nil, err
+	}
+	return a.cfg.Runtime.PullImage(ctx, c.GetImage(), auth)
 }
 
 func lastElem(ref string) string {
