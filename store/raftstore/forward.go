@@ -195,6 +195,9 @@ func (s *Store) handleForward(req *raftpb.Request) *raftpb.Response {
 		err := s.changeMembership(ctx, req.GetMembership())
 		return &raftpb.Response{Code: errCode(err), Message: errString(err)}
 	}
+	if req.GetBatch() == nil {
+		return &raftpb.Response{Code: codeInvalid, Message: "request carries neither a batch nor a membership change"}
+	}
 	data, err := proto.Marshal(req.GetBatch())
 	if err == nil {
 		err = s.commitData(data)
