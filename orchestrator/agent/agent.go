@@ -285,6 +285,18 @@ func (a *Agent) cleanupOrphans(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	// Containers of gone pods that no sandbox took with it.
+	ctrs, err := a.cfg.Runtime.ListContainers(ctx, &runtime.ContainerFilter{Labels: map[string]string{LabelNode: a.cfg.NodeName}})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("list containers: %w", err))
+	}
+	for _, c := range ctrs {
+		if !live[c.Labels[LabelPodUID]] {
+			if err := a.cfg.Runtime.RemoveContainer(ctx, c.ID); err != nil {
+				errs = append(errs, fmt.Errorf("remove container %s: %w", c.ID, err))
+			}
+		}
+	}
 	// What remains belongs to live pods.
 	sbs, err = a.cfg.Runtime.ListPodSandboxes(ctx, a.sandboxFilter(""))
 	if err != nil {
