@@ -102,3 +102,57 @@ func ExampleOpen_cluster() {
 	// b shared
 	// c shared
 }
+
+// Growing a cluster at run time: a second member starts without Bootstrap
+// and the first adds it as a voter; it catches up and takes writes.
+func ExampleStore_AddVoter() {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var dirs []string
+	defer func() {
+		for _, d := range dirs {
+			os.RemoveAll(d)
+		}
+	}()
+	open := func(id string, bootstrap bool) *raftstore.Store {
+		dir, err := os.MkdirTemp("", "raftstore-example-"+id)
+		if err != nil {
+			log.Fatal(err)
+		}
+		dirs = append(dirs, dir)
+		s, err := raftstore.Open(ctx, raftstore.Config{ID: id, Dir: dir, Addr: freeAddr(), Bootstrap: bootstrap, Logger: quiet})
+		if err != nil {
+			log.Fatal(err)
+		}
+		return s
+	}
+	a := open("a", true)
+	defer a.Close()
+	if _, err := a.Create(ctx, &api.Namespace{Metadata: &api.ObjectMeta{Name: "before"}}); err != nil {
+		log.Fatal(err)
+	}
+	b := open("b", false)
+	defer b.Close()
+	if err := a.AddVoter(ctx, b.ID(), b.Addr()); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := b.Create(ctx, &api.Namespace{Metadata: &api.ObjectMeta{Name: "after"}}); err != nil {
+		log.Fatal(err)
+	}
+	l, err := b.List(ctx, api.KindNamespace, store.ListOptions{Linearizable: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, ns := range l.Items {
+		fmt.Println(ns.GetMetadata().GetName())
+	}
+	members, err := b.Members(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(members), "members")
+	// Output:
+	// after
+	// before
+	// 2 members
+}
