@@ -483,7 +483,7 @@ func (i *Informer) Start(ctx context.Context) error {
 	defer func() {
 		i.mu.Lock()
 		i.running, i.stopped = false, true
-		regs := i.regs
+		regs := slices.Clone(i.regs) // RemoveEventHandler edits i.regs in place
 		i.mu.Unlock()
 		for _, r := range regs {
 			r.stop()
