@@ -456,4 +456,3 @@ func hasModes(have, want []string) bool {
 	}
 	return true
 }
-
