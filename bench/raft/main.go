@@ -35,6 +35,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	maxInflight := flag.Int("max-inflight", 0, "raftstore Config.MaxInflight (0: default)")
 	maxBatch := flag.Int("max-batch", 0, "raftstore Config.MaxBatch (0: default)")
+	noSync := flag.Bool("nosync", false, "skip fsync of the log (unsafe; shows the cost of everything but the disk)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -58,7 +59,7 @@ func main() {
 		*name = fmt.Sprintf("raft%d", *members)
 	}
 	ctx := context.Background()
-	stores, err := startCluster(ctx, *dir, *members, func(c *raftstore.Config) { c.MaxInflight, c.MaxBatch = *maxInflight, *maxBatch })
+	stores, err := startCluster(ctx, *dir, *members, func(c *raftstore.Config) { c.MaxInflight, c.MaxBatch, c.NoSync = *maxInflight, *maxBatch, *noSync })
 	if err != nil {
 		log.Fatal(err)
 	}
