@@ -46,6 +46,9 @@ func (it *item) finish(res cmdResult, index uint64) {
 // found, conflict, ...) is in the result.
 func (s *Store) submit(ctx context.Context, cmd *raftpb.Command) (cmdResult, error) {
 	it := &item{ctx: ctx, cmd: cmd, done: make(chan struct{})}
+	if s.ctx.Err() != nil {
+		return cmdResult{}, errClosed
+	}
 	select {
 	case s.queue <- it:
 	case <-ctx.Done():
@@ -61,8 +64,24 @@ func (s *Store) submit(ctx context.Context, cmd *raftpb.Command) (cmdResult, err
 		return it.res, nil
 	case <-ctx.Done():
 		return cmdResult{}, fmt.Errorf("outcome unknown: %w: %w", store.ErrUnavailable, ctx.Err())
+	case <-s.done:
+		// Close fails every pending item; this one may have been queued
+		// after the batcher stopped.
+		select {
+		case <-it.done:
+			if isTransportError(it.res.err) {
+				return cmdResult{}, it.res.err
+			}
+			return it.res, nil
+		case <-time.After(closeGrace):
+			return cmdResult{}, errClosed
+		}
 	}
 }
+
+// closeGrace is how long a write in flight when the store closes waits
+// for its outcome before failing with store.ErrUnavailable.
+const closeGrace = 5 * time.Second
 
 // transportError marks an error of committing (not of applying) a command.
 type transportError struct{ err error }

@@ -361,3 +361,32 @@ func TestLogCompactedBySnapshotThreshold(t *testing.T) {
 		return nil
 	})
 }
+
+// TestWritesAfterClose checks writes racing Close end with ErrUnavailable
+// instead of hanging.
+func TestWritesAfterClose(t *testing.T) {
+	s := openSingle(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.Create(context.Background(), configMap(fmt.Sprintf("c%d", i), "v"))
+			errs <- err
+		}()
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil && !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("write racing Close: error = %v, want nil or ErrUnavailable", err)
+		}
+	}
+	if _, err := s.Create(context.Background(), configMap("late", "v")); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("write after Close: error = %v, want ErrUnavailable", err)
+	}
+}
