@@ -142,6 +142,7 @@ func New(ctx context.Context, opts Options) (*Env, error) {
 	if s == nil {
 		s = memstore.New()
 	}
+	s = kindFilter{Store: s}
 	mgr, err := manager.New(manager.Options{Store: s, Logger: opts.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("testenv: %w", err)

@@ -386,16 +386,20 @@ func (r *Reconciler) activePods(rs *api.ReplicaSet) []*api.Pod {
 
 // available is the number of rs's pods that are available and will stay:
 // capped at spec.replicas, since a scale-down removes unavailable pods
-// first.
-func (r *Reconciler) available(rs *api.ReplicaSet, now time.Time) int32 {
+// first. Pod counts are taken once per ReplicaSet and reconcile (avail).
+func (r *Reconciler) available(rs *api.ReplicaSet, now time.Time, avail map[string]int32) int32 {
 	if rs == nil {
 		return 0
 	}
-	var n int32
-	for _, p := range r.activePods(rs) {
-		if podutil.IsAvailable(p, rs.GetSpec().GetMinReadySeconds(), now) {
-			n++
+	uid := rs.GetMetadata().GetUid()
+	n, ok := avail[uid]
+	if !ok {
+		for _, p := range r.activePods(rs) {
+			if podutil.IsAvailable(p, rs.GetSpec().GetMinReadySeconds(), now) {
+				n++
+			}
 		}
+		avail[uid] = n
 	}
 	return min(n, rsReplicas(rs))
 }
@@ -490,12 +494,13 @@ func (r *Reconciler) rollingUpdate(ctx context.Context, d *api.Deployment, newRS
 	}
 	// Shrink old ReplicaSets while availability stays above the minimum.
 	now := r.clock.Now()
+	avail := map[string]int32{}
 	minAvailable := want - maxUnavailable
 	total = rsReplicas(newRS)
 	for _, rs := range old {
 		total += rsReplicas(rs)
 	}
-	newUnavailable := rsReplicas(newRS) - r.available(newRS, now)
+	newUnavailable := rsReplicas(newRS) - r.available(newRS, now, avail)
 	maxScaleDown := total - minAvailable - newUnavailable
 	if maxScaleDown <= 0 {
 		return changed, nil
@@ -506,7 +511,7 @@ func (r *Reconciler) rollingUpdate(ctx context.Context, d *api.Deployment, newRS
 		if cleaned >= maxScaleDown {
 			break
 		}
-		unhealthy := rsReplicas(rs) - r.available(rs, now)
+		unhealthy := rsReplicas(rs) - r.available(rs, now, avail)
 		if unhealthy <= 0 {
 			continue
 		}
@@ -519,9 +524,9 @@ func (r *Reconciler) rollingUpdate(ctx context.Context, d *api.Deployment, newRS
 		cleaned += n
 	}
 	// Then available old pods, as far as the minimum allows.
-	available := r.available(newRS, now)
+	available := r.available(newRS, now, avail)
 	for _, rs := range old {
-		available += r.available(rs, now)
+		available += r.available(rs, now, avail)
 	}
 	if available <= minAvailable {
 		return changed, nil

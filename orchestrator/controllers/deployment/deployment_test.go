@@ -61,6 +61,11 @@ func waitRolledOut(ctx context.Context, t *testing.T, env *testenv.Env, name str
 		return true
 	})
 	if err != nil {
+		for _, p := range last {
+			t.Logf("pod %s %s node=%q phase=%s ready=%v terminating=%v finalizers=%v", p.GetMetadata().GetName(), imageOf(p),
+				p.GetSpec().GetNodeName(), p.GetStatus().GetPhase(), podutil.IsReady(p), podutil.IsTerminating(p), p.GetMetadata().GetFinalizers())
+		}
+		dumpState(t, env, name)
 		t.Fatalf("%s: waiting for %d pods of %s (last saw %d): %v", name, replicas, image, len(last), err)
 	}
 	_, err = testenv.UntilObject(ctx, env.Store, "default", name, func(d *api.Deployment) bool {
@@ -385,5 +390,18 @@ func TestProgressDeadline(t *testing.T) {
 	}
 	if got.GetStatus().GetUnavailableReplicas() != 2 {
 		t.Errorf("unavailableReplicas = %d, want 2", got.GetStatus().GetUnavailableReplicas())
+	}
+}
+
+// dumpState logs the deployment and its replica sets, for a failing test.
+func dumpState(t *testing.T, env *testenv.Env, name string) {
+	t.Helper()
+	ctx := context.Background()
+	if d, err := store.For[*api.Deployment](env.Store).Get(ctx, "default", name); err == nil {
+		t.Logf("deployment %s gen=%d spec.replicas=%d status=%v", name, d.GetMetadata().GetGeneration(), d.GetSpec().GetReplicas(), d.GetStatus())
+	}
+	rss, _, _ := store.For[*api.ReplicaSet](env.Store).List(ctx, store.ListOptions{Namespace: "default"})
+	for _, rs := range rss {
+		t.Logf("replica set %s gen=%d spec.replicas=%d status=%v", rs.GetMetadata().GetName(), rs.GetMetadata().GetGeneration(), rs.GetSpec().GetReplicas(), rs.GetStatus())
 	}
 }

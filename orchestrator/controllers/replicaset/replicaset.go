@@ -97,6 +97,13 @@ func NewKind(mgr *manager.Manager, kind string, opts Options) (*controller.Contr
 	if err != nil {
 		return nil, err
 	}
+	// Both controllers (RS and RC) share the index; the second AddIndex
+	// finds it there.
+	if _, err := podInf.IndexValues(IndexOrphans); errors.Is(err, informer.ErrUnknownIndex) {
+		if err := podInf.AddIndex(IndexOrphans, orphanIndex); err != nil {
+			return nil, fmt.Errorf("replicaset: %w", err)
+		}
+	}
 	r := &Reconciler{
 		kind:       kind,
 		apiVersion: info.APIVersion,
@@ -108,6 +115,18 @@ func NewKind(mgr *manager.Manager, kind string, opts Options) (*controller.Contr
 		exp:        &expectations{m: map[string]*expectation{}},
 	}
 	return wiring.New(mgr, api.DefaultResourceName(kind), kind, opts.Workers, r, wiring.Watch{Kind: api.KindPod, Owns: true})
+}
+
+// IndexOrphans indexes active pods that have no controller by namespace, so
+// that looking for pods to adopt costs O(orphans), not O(pods).
+const IndexOrphans = "replicaset-orphans"
+
+func orphanIndex(obj api.Object) []string {
+	p := obj.(*api.Pod)
+	if api.ControllerOf(p) != nil || !podutil.IsActive(p) {
+		return nil
+	}
+	return []string{p.GetMetadata().GetNamespace()}
 }
 
 // ownerView is what the reconciler needs of a ReplicaSet or a
@@ -301,8 +320,12 @@ func (r *Reconciler) claim(ctx context.Context, v ownerView) ([]*api.Pod, error)
 	if v.meta.GetDeletionTimestamp() != nil || labels.IsNothing(v.selector) || v.selector.Empty() {
 		return owned, errs
 	}
-	for _, p := range r.pods.Select(ns, v.selector) {
-		if api.ControllerOf(p) != nil || !podutil.IsActive(p) {
+	orphans, err := r.pods.ByIndex(IndexOrphans, ns)
+	if err != nil {
+		return owned, errors.Join(errs, err)
+	}
+	for _, p := range orphans {
+		if api.ControllerOf(p) != nil || !podutil.IsActive(p) || !v.selector.Matches(labels.Set(p.GetMetadata().GetLabels())) {
 			continue
 		}
 		adopted, err := r.adopt(ctx, p, v)
@@ -459,37 +482,48 @@ func (r *Reconciler) delete(ctx context.Context, key string, active []*api.Pod, 
 // scheduled, pending before running, not ready before ready, then newest
 // before oldest.
 func SortLeastValuableFirst(pods []*api.Pod) {
-	rankPhase := func(p *api.Pod) int {
+	// Rank each pod once (scheduled, phase, ready in one number), then
+	// sort by rank, newest first among equals.
+	type ranked struct {
+		p     *api.Pod
+		rank  int
+		secs  int64
+		nanos int32
+	}
+	rs := make([]ranked, len(pods))
+	for i, p := range pods {
+		rank := 0
+		if p.GetSpec().GetNodeName() != "" {
+			rank += 100
+		}
 		switch p.GetStatus().GetPhase() {
-		case podutil.PhaseRunning:
-			return 2
 		case podutil.PhasePending:
-			return 0
+		case podutil.PhaseRunning:
+			rank += 20
+		default:
+			rank += 10
 		}
-		return 1
+		if podutil.IsReady(p) {
+			rank++
+		}
+		ts := p.GetMetadata().GetCreationTimestamp()
+		rs[i] = ranked{p: p, rank: rank, secs: ts.GetSeconds(), nanos: ts.GetNanos()}
 	}
-	b2i := func(b bool) int {
-		if b {
-			return 1
-		}
-		return 0
-	}
-	slices.SortStableFunc(pods, func(a, b *api.Pod) int {
-		if c := cmp.Compare(b2i(a.GetSpec().GetNodeName() != ""), b2i(b.GetSpec().GetNodeName() != "")); c != 0 {
+	slices.SortStableFunc(rs, func(a, b ranked) int {
+		if c := cmp.Compare(a.rank, b.rank); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(rankPhase(a), rankPhase(b)); c != 0 {
+		if c := cmp.Compare(b.secs, a.secs); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(b2i(podutil.IsReady(a)), b2i(podutil.IsReady(b))); c != 0 {
+		if c := cmp.Compare(b.nanos, a.nanos); c != 0 {
 			return c
 		}
-		ta, tb := a.GetMetadata().GetCreationTimestamp().AsTime(), b.GetMetadata().GetCreationTimestamp().AsTime()
-		if c := tb.Compare(ta); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.GetMetadata().GetName(), a.GetMetadata().GetName())
+		return cmp.Compare(b.p.GetMetadata().GetName(), a.p.GetMetadata().GetName())
 	})
+	for i := range rs {
+		pods[i] = rs[i].p
+	}
 }
 
 // writeStatus computes and stores the owner's counts. With minReadySeconds
