@@ -197,7 +197,9 @@ func (t *tracker) set(key string, p *api.Pod, gone bool) {
 	}
 }
 
-func key(p api.Object) string { return p.GetMetadata().GetNamespace() + "/" + p.GetMetadata().GetName() }
+func key(p api.Object) string {
+	return p.GetMetadata().GetNamespace() + "/" + p.GetMetadata().GetName()
+}
 
 // OnAdd implements informer.Handler.
 func (t *tracker) OnAdd(obj api.Object) { t.set(key(obj), obj.(*api.Pod), false) }
