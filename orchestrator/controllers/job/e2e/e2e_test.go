@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,10 +74,10 @@ func cleanup(rt *libcontainer.Runtime, cgroupRoot string, dirs ...string) {
 		}
 	}
 	if data, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		for _, line := range splitLines(string(data)) {
-			f := fields(line)
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
 			for _, d := range dirs {
-				if len(f) > 4 && len(f[4]) > len(d) && f[4][:len(d)+1] == d+"/" {
+				if len(f) > 4 && strings.HasPrefix(f[4], d+"/") {
 					_ = unix.Unmount(f[4], unix.MNT_DETACH)
 				}
 			}
@@ -97,38 +98,6 @@ func cleanup(rt *libcontainer.Runtime, cgroupRoot string, dirs ...string) {
 			_ = os.Remove(found[i])
 		}
 	}
-}
-
-func splitLines(s string) []string {
-	var out []string
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != '\n' {
-			i++
-		}
-		out = append(out, s[:i])
-		if i < len(s) {
-			i++
-		}
-		s = s[i:]
-	}
-	return out
-}
-
-func fields(s string) []string {
-	var out []string
-	start := -1
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ' ' {
-			if start >= 0 {
-				out = append(out, s[start:i])
-				start = -1
-			}
-		} else if start < 0 {
-			start = i
-		}
-	}
-	return out
 }
 
 // A Job of busybox containers runs to completion on the real runtime: 3
