@@ -97,6 +97,7 @@ type node struct {
 	ip         string // InternalIP
 	ns         string // network namespace path ("" = the test's own)
 	podCIDR    string
+	cniState   string // the CNI plugins' state (cache, IP allocations)
 	rt         *libcontainer.Runtime
 	stateDir   string
 	rootDir    string
@@ -115,13 +116,20 @@ func newNode(t *testing.T, name string) *node {
 		name: name, stateDir: t.TempDir(), rootDir: t.TempDir(),
 		cgroupRoot: "/coxswain-e2e-" + name + "-" + hex.EncodeToString(b[:]),
 	}
+	n.reopen(t)
+	t.Cleanup(n.cleanup)
+	return n
+}
+
+// reopen opens a new runtime handle over the node's state dir, as a
+// restarted node process would.
+func (n *node) reopen(t *testing.T) {
+	t.Helper()
 	rt, err := libcontainer.New(libcontainer.Config{StateDir: n.stateDir, CgroupRoot: n.cgroupRoot, Logger: discard})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n.rt = rt
-	t.Cleanup(n.cleanup)
-	return n
 }
 
 // start runs an agent for the node over st; mod adjusts its config.

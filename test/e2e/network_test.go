@@ -43,6 +43,7 @@ type cluster struct {
 	st      store.Store
 	image   string
 	sw      string // the switch namespace, also an outside client
+	plugins string // CNI plugin dir
 	nodes   []*node
 	proxies []*proxy.Proxier
 }
@@ -57,7 +58,7 @@ func newCluster(t *testing.T) *cluster {
 	hostMountsUnchanged(t)
 	ctx := context.Background()
 	c := &cluster{st: memstore.New(), image: imagetest.BusyboxRef(t)}
-	plugins := nettest.CNIPluginDir(t)
+	c.plugins = nettest.CNIPluginDir(t)
 
 	// The switch: a namespace with a bridge the nodes plug into; it also
 	// plays the outside client of node ports (192.168.77.254).
@@ -99,11 +100,7 @@ func newCluster(t *testing.T) *cluster {
 			t.Fatalf("no pod CIDR for %s: %v", n.name, cidrs)
 		}
 		n.podCIDR = p.String()
-		netw, err := cni.New(cni.Config{PluginDirs: []string{plugins}, NodeNetNS: n.ns,
-			StateDir: filepath.Join(t.TempDir(), "cni"), PodCIDR: n.podCIDR})
-		if err != nil {
-			t.Fatal(err)
-		}
+		n.cniState = filepath.Join(t.TempDir(), "cni")
 		rm, err := routes.New(routes.Config{Store: c.st, NodeName: n.name, NetNS: n.ns, CleanupOnExit: true})
 		if err != nil {
 			t.Fatal(err)
@@ -116,10 +113,7 @@ func newCluster(t *testing.T) *cluster {
 		}
 		runBG(t, "proxy "+n.name, px.Start)
 		c.proxies = append(c.proxies, px)
-		n.start(t, c.st, func(cfg *agent.Config) {
-			cfg.Network = netw
-			cfg.ClusterDNS = []string{c.nodes[0].ip}
-		})
+		c.startAgent(t, n)
 	}
 	// The Endpoints controller, as the control plane runs it.
 	mgr, err := manager.New(manager.Options{Store: c.st, Logger: discard})
@@ -136,6 +130,21 @@ func newCluster(t *testing.T) *cluster {
 		t.Fatal("dns server not ready")
 	}
 	return c
+}
+
+// startAgent runs the node's agent with a CNI network over the node's CNI
+// state and the first node's address as cluster DNS.
+func (c *cluster) startAgent(t *testing.T, n *node) {
+	t.Helper()
+	netw, err := cni.New(cni.Config{PluginDirs: []string{c.plugins}, NodeNetNS: n.ns,
+		StateDir: n.cniState, PodCIDR: n.podCIDR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.start(t, c.st, func(cfg *agent.Config) {
+		cfg.Network = netw
+		cfg.ClusterDNS = []string{c.nodes[0].ip}
+	})
 }
 
 // webPod is a pod serving its name, labelled app=web, with a readiness
@@ -355,6 +364,52 @@ func TestTwoNodeServices(t *testing.T) {
 			})
 			// By the short name through the search path.
 			c.reach(t, p.node, p.id, "http://web/", "")
+		}
+	})
+
+	t.Run("HeadlessServiceByDNS", func(t *testing.T) {
+		if _, err := c.st.Create(ctx, &api.Service{
+			Metadata: &api.ObjectMeta{Namespace: "default", Name: "direct"},
+			Spec: &api.ServiceSpec{ClusterIp: "None", Selector: map[string]string{"app": "web"},
+				Ports: []*api.ServicePort{{Name: "http", Port: 8080, Protocol: "TCP"}}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		c.waitEndpoints(t, "direct", ips, nil)
+		eventually(t, 20*time.Second, "headless lookup", func() (bool, string) {
+			out, code, err := execIn(ctx, b.rt, wb1.id, "timeout 3 nslookup direct.default.svc.cluster.local")
+			for _, ip := range ips {
+				if !strings.Contains(out, ip) {
+					return false, fmt.Sprintf("code %d err %v: %s lacks %s", code, err, out, ip)
+				}
+			}
+			return true, ""
+		})
+		c.reach(t, a, wa.id, "http://direct:8080/", "")
+	})
+
+	t.Run("DeletedServiceLeavesNoRules", func(t *testing.T) {
+		svc, err := store.For[*api.Service](c.st).Get(ctx, "default", "solo-web-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		soloVIP := svc.GetSpec().GetClusterIp()
+		if _, err := c.st.Delete(ctx, api.KindService, "default", "solo-web-a", store.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range c.nodes {
+			eventually(t, 20*time.Second, "rules of "+soloVIP+" removed on "+n.name, func() (bool, string) {
+				out, err := nettest.Run(ctx, n.ns, "iptables-save", "-t", "nat")
+				return err == nil && !strings.Contains(out, soloVIP), out
+			})
+		}
+		if out, code, err := execIn(ctx, a.rt, wa.id, "timeout 2 wget -q -O- http://"+soloVIP+"/"); err != nil || code == 0 {
+			t.Errorf("the deleted service's VIP still answers: code %d err %v: %s", code, err, out)
+		}
+		// Its cluster IP is released: the allocator, rebuilt from the
+		// stored services, hands the lowest free address to the next one.
+		if got := c.service(t, "reuse", "ClusterIP", map[string]string{"pod": wa.name}).GetSpec().GetClusterIp(); got != soloVIP {
+			t.Errorf("next service got %s, want the released %s", got, soloVIP)
 		}
 	})
 
