@@ -14,7 +14,9 @@ import (
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/gc"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/namespace"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/nodelifecycle"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/podcidr"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/replicaset"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/serviceip"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/wiring"
 	"github.com/coxswain-io/coxswain/orchestrator/handler"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
@@ -56,6 +58,10 @@ type Options struct {
 	// PodEvictionTimeout how long after that its pods are deleted (default
 	// 5m); NodeMonitorPeriod how often nodes are checked (default 5s).
 	NodeMonitorGracePeriod, PodEvictionTimeout, NodeMonitorPeriod time.Duration
+	// ServiceCIDR is where Services' cluster IPs come from (default
+	// 10.96.0.0/12); ClusterCIDR where the podcidr controller takes node
+	// subnets from (default 10.244.0.0/16).
+	ServiceCIDR, ClusterCIDR string
 	// Store, if set, is used instead of a new memstore.
 	Store store.Store
 	// Logger receives every component's logs (default: discarded).
@@ -70,6 +76,10 @@ const (
 	ControllerEndpoints     = "endpoints"
 	ControllerNamespace     = "namespace"
 	ControllerNodeLifecycle = "nodelifecycle"
+	ControllerServiceIP     = "serviceip"
+	// ControllerPodCIDR is not in AllControllers: the fake nodes come with
+	// a podCIDR each. Name it for Nodes you create without one.
+	ControllerPodCIDR = "podcidr"
 )
 
 // AllControllers lists every built-in controller testenv can run.
@@ -80,6 +90,7 @@ var AllControllers = []string{
 	ControllerEndpoints,
 	ControllerNamespace,
 	ControllerNodeLifecycle,
+	ControllerServiceIP,
 }
 
 func (o *Options) defaults() {
@@ -266,6 +277,10 @@ func (e *Env) addControllers() error {
 				MonitorPeriod: e.opts.NodeMonitorPeriod, GracePeriod: e.opts.NodeMonitorGracePeriod,
 				PodEvictionTimeout: e.opts.PodEvictionTimeout, Clock: e.opts.Clock, Logger: e.opts.Logger,
 			}))
+		case ControllerServiceIP:
+			one(serviceip.New(e.Manager, serviceip.Options{ServiceCIDR: e.opts.ServiceCIDR}))
+		case ControllerPodCIDR:
+			one(podcidr.New(e.Manager, podcidr.Options{ClusterCIDR: e.opts.ClusterCIDR}))
 		case ControllerGC:
 			one(gc.New(e.Manager, gc.Options{Workers: e.opts.Workers}))
 		default:

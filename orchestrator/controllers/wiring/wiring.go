@@ -5,7 +5,10 @@
 package wiring
 
 import (
+	"context"
 	"fmt"
+
+	"github.com/coxswain-io/coxswain/api"
 
 	"github.com/coxswain-io/coxswain/orchestrator/controller"
 	"github.com/coxswain-io/coxswain/orchestrator/handler"
@@ -51,6 +54,32 @@ func New(mgr *manager.Manager, name, forKind string, workers int, r reconcile.Re
 		if err := ctrl.Watch(inf, w.Map); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+	}
+	return ctrl, nil
+}
+
+// NewSingleton returns a controller whose every request is the same one,
+// {Name: name}: for reconcilers that act on the whole of a kind at once
+// (allocators rebuilt from every object), a burst of changes collapses into
+// one reconcile.
+func NewSingleton(mgr *manager.Manager, name, kind string, r reconcile.Reconciler) (*controller.Controller, error) {
+	ctrl, err := controller.New(controller.Options{
+		Name:       name,
+		Reconciler: r,
+		Workers:    1,
+		Logger:     mgr.Logger(),
+		Metrics:    mgr.Metrics(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	inf, err := mgr.Informer(kind)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	all := []reconcile.Request{{Name: name}}
+	if err := ctrl.Watch(inf, func(context.Context, api.Object) []reconcile.Request { return all }); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return ctrl, nil
 }
