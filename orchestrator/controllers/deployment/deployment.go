@@ -20,6 +20,7 @@ import (
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/wiring"
 	"github.com/coxswain-io/coxswain/orchestrator/events"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
+	"github.com/coxswain-io/coxswain/orchestrator/predicate"
 	"github.com/coxswain-io/coxswain/orchestrator/reconcile"
 	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/store/informer"
@@ -110,7 +111,38 @@ func New(mgr *manager.Manager, opts Options) (*controller.Controller, error) {
 		clock: opts.Clock, recorder: mgr.Recorder("deployment-controller"),
 		apiVersion: dInfo.APIVersion, rsAPIVersion: rsInfo.APIVersion,
 	}
-	return wiring.New(mgr, "deployment", api.KindDeployment, opts.Workers, r, wiring.Watch{Kind: api.KindReplicaSet, Owns: true})
+	onlyDeletes := predicate.Funcs{
+		CreateFunc: func(api.Object) bool { return false },
+		UpdateFunc: func(_, _ api.Object) bool { return false },
+	}
+	return wiring.New(mgr, "deployment", api.KindDeployment, opts.Workers, r,
+		wiring.Watch{Kind: api.KindReplicaSet, Owns: true},
+		// A Recreate rollout waits for the old pods to be gone, which
+		// changes no ReplicaSet status (terminating pods no longer count).
+		wiring.Watch{Kind: api.KindPod, Map: r.recreateDeploymentOfPod, Preds: []predicate.Predicate{onlyDeletes}})
+}
+
+// recreateDeploymentOfPod maps a pod to the Recreate Deployment that
+// controls its ReplicaSet, if any.
+func (r *Reconciler) recreateDeploymentOfPod(_ context.Context, obj api.Object) []reconcile.Request {
+	ref := api.ControllerOf(obj)
+	if ref == nil || ref.GetKind() != api.KindReplicaSet {
+		return nil
+	}
+	ns := obj.GetMetadata().GetNamespace()
+	rs, ok := r.rss.Get(ns, ref.GetName())
+	if !ok {
+		return nil
+	}
+	dref := api.ControllerOf(rs)
+	if dref == nil || dref.GetKind() != api.KindDeployment {
+		return nil
+	}
+	d, ok := r.deployments.Get(ns, dref.GetName())
+	if !ok || d.GetSpec().GetStrategy().GetType() != StrategyRecreate {
+		return nil
+	}
+	return []reconcile.Request{{Namespace: ns, Name: dref.GetName()}}
 }
 
 // Reconciler rolls Deployments.

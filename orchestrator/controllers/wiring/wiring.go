@@ -13,6 +13,7 @@ import (
 	"github.com/coxswain-io/coxswain/orchestrator/controller"
 	"github.com/coxswain-io/coxswain/orchestrator/handler"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
+	"github.com/coxswain-io/coxswain/orchestrator/predicate"
 	"github.com/coxswain-io/coxswain/orchestrator/reconcile"
 )
 
@@ -23,6 +24,8 @@ type Watch struct {
 	Kind string
 	Map  handler.MapFunc
 	Owns bool
+	// Preds filter the changes that enqueue anything.
+	Preds []predicate.Predicate
 }
 
 // New returns a controller named name that reconciles objects of forKind
@@ -51,7 +54,7 @@ func New(mgr *manager.Manager, name, forKind string, workers int, r reconcile.Re
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		if err := ctrl.Watch(inf, w.Map); err != nil {
+		if err := ctrl.Watch(inf, w.Map, w.Preds...); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
