@@ -287,8 +287,11 @@ func TestWatchUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
+	// The server dies: no new connections (close the listener first, or
+	// the watch reconnects in between), and the open ones are cut.
+	_ = hs.Listener.Close()
 	hs.CloseClientConnections()
-	hs.Close()
+	t.Cleanup(hs.Close)
 	select {
 	case _, ok := <-w.Events():
 		if ok {
