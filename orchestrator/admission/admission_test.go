@@ -24,9 +24,13 @@ func newChain(t *testing.T, plugins ...admission.Plugin) (*admission.Chain, stor
 	return c, base
 }
 
-func pod(name string, requests, limits map[string]string) *api.Pod {
+func pod(name string, requests, limits map[string]string, namespace ...string) *api.Pod {
+	ns := "ns"
+	if len(namespace) > 0 {
+		ns = namespace[0]
+	}
 	return &api.Pod{
-		Metadata: &api.ObjectMeta{Name: name, Namespace: "ns"},
+		Metadata: &api.ObjectMeta{Name: name, Namespace: ns},
 		Spec: &api.PodSpec{Containers: []*api.Container{{
 			Name: "c", Image: "busybox",
 			Resources: &api.ResourceRequirements{Requests: requests, Limits: limits},
