@@ -16,4 +16,4 @@ go build -o "$bin" ./bench/orchestrator
 
 # testenv startup (3 nodes, the unit-test case; and 100 nodes).
 go test -run '^$' -bench 'Startup' -benchtime 200x ./orchestrator/testenv/ 2>/dev/null |
-	go run ./hack/figures 2>/dev/null | grep -E 'ns_per_op ' || true
+	go run ./hack/figures 2>/dev/null | grep -E 'ns_per_op ' | sed 's/^figure: startup_/figure: orchestrator_testenv_startup_/' || true

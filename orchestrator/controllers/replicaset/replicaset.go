@@ -509,7 +509,7 @@ func SortLeastValuableFirst(pods []*api.Pod) {
 		ts := p.GetMetadata().GetCreationTimestamp()
 		rs[i] = ranked{p: p, rank: rank, secs: ts.GetSeconds(), nanos: ts.GetNanos()}
 	}
-	slices.SortStableFunc(rs, func(a, b ranked) int {
+	slices.SortFunc(rs, func(a, b ranked) int {
 		if c := cmp.Compare(a.rank, b.rank); c != 0 {
 			return c
 		}
