@@ -243,9 +243,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		finish = &api.Condition{Type: ConditionComplete}
 	}
 	switch {
-	case finish != nil || v.suspended:
-		// Stop what still runs (for Complete, only stragglers of a
-		// work-queue Job or extra indexes).
+	case finish != nil:
+		// Record the end first: once the pods are gone, so is the
+		// evidence (their restarts). The finished Job's next pass stops
+		// what still runs (see cleanup).
+	case v.suspended:
 		errs = r.deleteAll(ctx, active)
 		active = nil
 	case r.satisfied(req.String(), req.Namespace, now):
@@ -288,12 +290,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if !proto.Equal(st, statusOrEmpty(j)) {
 		out := api.Clone(j)
 		out.Status = st
-		if _, err := r.store.UpdateStatus(ctx, out); err != nil && !store.IsConflict(err) && !store.IsNotFound(err) {
+		written, err := r.store.UpdateStatus(ctx, out)
+		switch {
+		case err == nil && finish != nil:
+			// Finished for good: stop what still runs, and see to the TTL.
+			return r.cleanup(ctx, written.(*api.Job), now)
+		case err != nil && !store.IsConflict(err) && !store.IsNotFound(err):
 			errs = errors.Join(errs, fmt.Errorf("update status: %w", err))
 		}
-	}
-	if finish != nil && j.GetSpec().TtlSecondsAfterFinished != nil {
-		res.RequeueAfter = max(time.Duration(*j.GetSpec().TtlSecondsAfterFinished)*time.Second, time.Millisecond)
+		// On a conflict the newer Job is on its way through the informer
+		// and is reconciled again.
 	}
 	return res, errs
 }
@@ -425,8 +431,23 @@ func (r *Reconciler) deleteAll(ctx context.Context, pods []*api.Pod) error {
 	return errs
 }
 
-// cleanup deletes a finished Job once its ttlSecondsAfterFinished passed.
+// cleanup stops the pods a finished Job still runs (stragglers of a
+// work-queue Job, or everything of a failed one), and deletes the Job once
+// its ttlSecondsAfterFinished passed.
 func (r *Reconciler) cleanup(ctx context.Context, j *api.Job, now time.Time) (reconcile.Result, error) {
+	owned, err := r.pods.ByIndex(informer.IndexOwner, j.GetMetadata().GetUid())
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	var active []*api.Pod
+	for _, p := range owned {
+		if podutil.IsActive(p) {
+			active = append(active, p)
+		}
+	}
+	if err := r.deleteAll(ctx, active); err != nil {
+		return reconcile.Result{}, err
+	}
 	ttl := j.GetSpec().TtlSecondsAfterFinished
 	if ttl == nil {
 		return reconcile.Result{}, nil
@@ -442,7 +463,7 @@ func (r *Reconciler) cleanup(ctx context.Context, j *api.Job, now time.Time) (re
 		return reconcile.Result{RequeueAfter: expiry.Sub(now)}, nil
 	}
 	m := j.GetMetadata()
-	_, err := r.store.Delete(ctx, api.KindJob, m.GetNamespace(), m.GetName(),
+	_, err = r.store.Delete(ctx, api.KindJob, m.GetNamespace(), m.GetName(),
 		store.DeleteOptions{UID: m.GetUid(), PropagationPolicy: store.PropagationBackground})
 	if err != nil && !store.IsNotFound(err) && !store.IsConflict(err) {
 		return reconcile.Result{}, fmt.Errorf("ttl delete: %w", err)

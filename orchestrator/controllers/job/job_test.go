@@ -259,3 +259,84 @@ func TestJobFails(t *testing.T) {
 		})
 	}
 }
+
+// With restartPolicy OnFailure the node agent restarts containers in place;
+// their restarts count against the backoff limit.
+func TestOnFailureRestartsCount(t *testing.T) {
+	ctx := timeout(t)
+	env, fc := start(t)
+	j := newJob("flaky", 1, 1)
+	j.Spec.Template.Spec.RestartPolicy = "OnFailure"
+	j.Spec.BackoffLimit = ptr(int32(2))
+	if _, err := env.Store.Create(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	running, _ := waitRunning(ctx, t, env, fc, "flaky")
+	if _, err := store.For[*api.Pod](env.Store).MutateStatus(ctx, "default", running[0].GetMetadata().GetName(), func(p *api.Pod) error {
+		if len(p.Status.ContainerStatuses) == 0 {
+			p.Status.ContainerStatuses = []*api.ContainerStatus{{Name: "work"}}
+		}
+		p.Status.ContainerStatuses[0].RestartCount = 3
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := testenv.UntilObject(ctx, env.Store, "default", "flaky", func(j *api.Job) bool {
+		done, _ := job.IsFinished(j)
+		return done
+	})
+	if err != nil {
+		j, _ := store.For[*api.Job](env.Store).Get(t.Context(), "default", "flaky")
+		for _, p := range jobPods(t, env.Store, "flaky") {
+			t.Logf("pod %s: %v", p.GetMetadata().GetName(), p.GetStatus())
+		}
+		t.Fatalf("%v: job status %v", err, j.GetStatus())
+	}
+	if _, how := job.IsFinished(got); how != job.ConditionFailed || got.GetStatus().GetFailed() != 3 {
+		t.Fatalf("status = %v, want Failed with 3 failures", got.GetStatus())
+	}
+}
+
+// Suspending a Job stops its pods; resuming starts them again.
+func TestSuspendResume(t *testing.T) {
+	ctx := timeout(t)
+	env, fc := start(t)
+	if _, err := env.Store.Create(ctx, newJob("pausable", 3, 3)); err != nil {
+		t.Fatal(err)
+	}
+	activePods := func(n int) {
+		t.Helper()
+		if err := testenv.UntilTyped(ctx, env.Store, store.ListOptions{Namespace: "default"}, func(pods []*api.Pod) bool {
+			c := 0
+			for _, p := range pods {
+				if podutil.IsActive(p) {
+					c++
+				}
+			}
+			return c == n
+		}); err != nil {
+			t.Fatalf("want %d active pods: %v", n, err)
+		}
+	}
+	waitRunning(ctx, t, env, fc, "pausable")
+	activePods(3)
+	setSuspend := func(v bool) {
+		t.Helper()
+		if _, err := store.For[*api.Job](env.Store).Mutate(ctx, "default", "pausable", func(j *api.Job) error {
+			j.Spec.Suspend = ptr(v)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setSuspend(true)
+	activePods(0)
+	if _, err := testenv.UntilObject(ctx, env.Store, "default", "pausable", func(j *api.Job) bool {
+		c := podutil.Condition(j.GetStatus().GetConditions(), job.ConditionSuspended)
+		return c.GetStatus() == podutil.StatusTrue && j.GetStatus().GetActive() == 0
+	}); err != nil {
+		t.Fatal(err)
+	}
+	setSuspend(false)
+	activePods(3)
+}
