@@ -173,7 +173,49 @@ func mergeForApply(cur, desired api.Object) api.Object {
 		}
 	}
 	copyStatus(want, cur)
+	keepAllocated(want, cur)
 	return want
+}
+
+// keepAllocated keeps the values the control plane allocated (a Service's
+// cluster IPs and node ports, a Node's pod CIDR) that the manifest leaves
+// out, as a server-side merge would.
+func keepAllocated(want, cur api.Object) {
+	switch w := want.(type) {
+	case *api.Service:
+		c, ok := cur.(*api.Service)
+		if !ok || w.Spec == nil {
+			return
+		}
+		if w.Spec.ClusterIp == "" {
+			w.Spec.ClusterIp = c.GetSpec().GetClusterIp()
+			if len(w.Spec.ClusterIps) == 0 {
+				w.Spec.ClusterIps = c.GetSpec().GetClusterIps()
+			}
+		}
+		for _, p := range w.Spec.Ports {
+			if p.NodePort != 0 {
+				continue
+			}
+			for _, cp := range c.GetSpec().GetPorts() {
+				if cp.GetPort() == p.GetPort() && orDefault(cp.GetProtocol(), "TCP") == orDefault(p.GetProtocol(), "TCP") {
+					p.NodePort = cp.GetNodePort()
+				}
+			}
+		}
+	case *api.Node:
+		c, ok := cur.(*api.Node)
+		if !ok {
+			return
+		}
+		if w.Spec == nil {
+			w.Spec = &api.NodeSpec{}
+		}
+		if w.Spec.PodCidr == "" {
+			w.Spec.PodCidr = c.GetSpec().GetPodCidr()
+			w.Spec.PodCidrs = c.GetSpec().GetPodCidrs()
+		}
+	}
 }
 
 // isSystemAnnotation reports whether key is set by controllers, not users.

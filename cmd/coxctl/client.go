@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -109,6 +110,14 @@ type session struct {
 	reg       *api.Registry
 	namespace string
 	all       bool
+	token     string
+}
+
+// authorize adds the session's credentials to a request to a node.
+func (s *session) authorize(r *http.Request) {
+	if s.token != "" {
+		r.Header.Set("Authorization", "Bearer "+s.token)
+	}
 }
 
 // connect builds a session from the flags.
@@ -139,7 +148,7 @@ func connect(c *connFlags) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{store: cl, reg: reg, namespace: cfg.Namespace, all: c.allNamespaces}, nil
+	return &session{store: cl, reg: reg, namespace: cfg.Namespace, all: c.allNamespaces, token: cfg.Token}, nil
 }
 
 // shortNames are the abbreviations people type.

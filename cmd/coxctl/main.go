@@ -45,6 +45,15 @@ func commands() []command {
 		validateCommand(),
 		applyCommand(),
 		getCommand(),
+		describeCommand(),
+		logsCommand(),
+		execCommand(),
+		deleteCommand(),
+		scaleCommand(),
+		rolloutCommand(),
+		cordonCommand(),
+		uncordonCommand(),
+		drainCommand(),
 	}
 }
 

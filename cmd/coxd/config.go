@@ -66,6 +66,8 @@ type Config struct {
 	Proxy         bool
 	Routes        bool
 	CleanupOnExit bool
+	NodeAPIAddr   string
+	NodeAPIURL    string
 }
 
 // defaultConfig returns the defaults of every setting.
@@ -92,6 +94,7 @@ func defaultConfig() *Config {
 		MaxPods:       110,
 		Proxy:         true,
 		Routes:        true,
+		NodeAPIAddr:   "127.0.0.1:10255",
 	}
 }
 
@@ -135,6 +138,9 @@ func (c *Config) flags(mode string, out io.Writer) *flag.FlagSet {
 			fs.StringVar(&c.RootDir, "root-dir", c.RootDir, "directory of the node's state (default /var/lib/coxd-node)")
 		}
 		fs.StringVar(&c.CNIBinDir, "cni-bin-dir", c.CNIBinDir, "directory of the CNI plugins (default $COXSWAIN_CNI_BIN_DIR, else /opt/cni/bin)")
+		if mode == "node" {
+			fs.StringVar(&c.ServiceCIDR, "service-cidr", c.ServiceCIDR, "range of Services' cluster IPs; a route to it goes through the pod bridge when no route covers it (empty: no route)")
+		}
 		fs.StringVar(&c.PodCIDR, "pod-cidr", c.PodCIDR, "this node's pod range (default: the one the control plane assigns)")
 		fs.StringVar(&c.NodeIP, "node-ip", c.NodeIP, "this node's InternalIP (default: the first non-loopback IPv4 address)")
 		fs.StringVar(&c.NetNS, "netns", c.NetNS, "network namespace (path) the node's bridge, proxy and routes live in (default: the process's)")
@@ -142,6 +148,8 @@ func (c *Config) flags(mode string, out io.Writer) *flag.FlagSet {
 		fs.IntVar(&c.MaxPods, "max-pods", c.MaxPods, "pods capacity of the node")
 		fs.BoolVar(&c.Proxy, "proxy", c.Proxy, "program Service IPs with iptables")
 		fs.BoolVar(&c.Routes, "routes", c.Routes, "keep host-gw routes to the other nodes' pod CIDRs")
+		fs.StringVar(&c.NodeAPIAddr, "node-api-addr", c.NodeAPIAddr, "address of the node's logs and exec endpoint (empty: off)")
+		fs.StringVar(&c.NodeAPIURL, "node-api-url", c.NodeAPIURL, "URL clients reach the node API at (default http:// plus -node-api-addr, with -node-ip for an unspecified host)")
 		fs.BoolVar(&c.CleanupOnExit, "cleanup-on-exit", c.CleanupOnExit, "on exit, remove the proxy's rules and this node's routes (pods are left for the next start to adopt)")
 	}
 	fs.Usage = func() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +49,7 @@ func runNodeMode(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return fmt.Errorf("manager: %w", err)
 	}
 	if err := mgr.Add(manager.Everywhere(manager.RunnableFunc(func(ctx context.Context) error {
-		return runNode(ctx, cfg, client, mgr, log)
+		return runNode(ctx, cfg, client, cc, mgr, log)
 	}))); err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func runNodeMode(ctx context.Context, cfg *Config, log *slog.Logger) error {
 
 // runNode runs the node's parts (runtime, agent, proxy, routes) over st
 // until ctx ends or one of them fails.
-func runNode(ctx context.Context, cfg *Config, st store.Store, mgr *manager.Manager, log *slog.Logger) error {
+func runNode(ctx context.Context, cfg *Config, st store.Store, verify remote.ClientConfig, mgr *manager.Manager, log *slog.Logger) error {
 	root := cfg.nodeRootDir()
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return fmt.Errorf("node root: %w", err)
@@ -115,6 +116,10 @@ func runNode(ctx context.Context, cfg *Config, st store.Store, mgr *manager.Mana
 		}
 		parts["proxy"] = px.Start
 	}
+	if cfg.ServiceCIDR != "" {
+		sr := &serviceRoute{cidr: cfg.ServiceCIDR, bridge: "cx0", netns: cfg.NetNS, log: log}
+		parts["service-route"] = sr.Start
+	}
 	if cfg.Routes {
 		r, err := routes.New(routes.Config{Store: st, NodeName: cfg.NodeName, NetNS: cfg.NetNS, CleanupOnExit: cfg.CleanupOnExit})
 		if err != nil {
@@ -122,7 +127,38 @@ func runNode(ctx context.Context, cfg *Config, st store.Store, mgr *manager.Mana
 		}
 		parts["routes"] = r.Start
 	}
+	if cfg.NodeAPIAddr != "" {
+		ln, err := net.Listen("tcp", cfg.NodeAPIAddr)
+		if err != nil {
+			return fmt.Errorf("node API: %w", err)
+		}
+		url := cfg.nodeAPIURL(ln.Addr())
+		napi := newNodeAPI(cfg.NodeName, cfg.NodeAPIAddr, rt, verify, log)
+		parts["node-api"] = func(ctx context.Context) error {
+			if err := advertise(ctx, st, cfg.NodeName, url); err != nil {
+				ln.Close()
+				return err
+			}
+			log.Info("node API listening", "url", url)
+			return napi.Serve(ctx, ln)
+		}
+	}
 	return runAll(ctx, parts, log)
+}
+
+// nodeAPIURL is the URL the node API is advertised at.
+func (c *Config) nodeAPIURL(a net.Addr) string {
+	if c.NodeAPIURL != "" {
+		return c.NodeAPIURL
+	}
+	host, port, _ := net.SplitHostPort(a.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = c.NodeIP
+		if host == "" {
+			host = "127.0.0.1"
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // runAll runs every part until ctx ends or one fails; then it cancels the

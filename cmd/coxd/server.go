@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"time"
 
@@ -127,7 +128,11 @@ func runServer(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	}
 	if cfg.Mode == "all" {
 		if err := mgr.Add(manager.Everywhere(manager.RunnableFunc(func(ctx context.Context) error {
-			return runNode(ctx, cfg, chain, mgr, log)
+			verify, err := selfClientConfig(cfg)
+			if err != nil {
+				return err
+			}
+			return runNode(ctx, cfg, chain, verify, mgr, log)
 		}))); err != nil {
 			return err
 		}
@@ -292,4 +297,27 @@ func (a *allocator) watch(ctx context.Context, kind string, wake chan<- struct{}
 		}
 		w.Stop()
 	}
+}
+
+// selfClientConfig is how the node API of "all" mode reaches this
+// process's own API to check callers: over loopback, trusting the API's own
+// certificate when it serves TLS (which suits a self-signed one).
+func selfClientConfig(cfg *Config) (remote.ClientConfig, error) {
+	host, port, err := net.SplitHostPort(cfg.APIAddr)
+	if err != nil {
+		return remote.ClientConfig{}, fmt.Errorf("-api-addr: %w", err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	cc := remote.ClientConfig{Servers: []string{"http://" + net.JoinHostPort(host, port)}}
+	if cfg.TLSCert != "" {
+		cc.Servers[0] = "https://" + net.JoinHostPort(host, port)
+		t, err := remote.ClientTLS(cfg.TLSCert, "", "")
+		if err != nil {
+			return cc, fmt.Errorf("api tls: %w", err)
+		}
+		cc.TLS = t
+	}
+	return cc, nil
 }
