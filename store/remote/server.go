@@ -133,6 +133,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	s.mux.HandleFunc("/version", s.handleVersion)
 	s.mux.HandleFunc("/healthz", s.handleHealth)
+	s.mux.HandleFunc("/readyz", s.handleReady)
 	s.mux.HandleFunc("/api", s.handleCoreVersions)
 	s.mux.HandleFunc("/apis", s.handleGroups)
 	s.mux.HandleFunc("/api/{version}", s.handleCoreResources)
@@ -341,6 +342,25 @@ func queryBool(r *http.Request, name string) (bool, error) {
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// handleReady answers 200 when the store serves a linearizable read (for
+// a replicated store: it reaches a quorum), 503 otherwise.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	var err error
+	if _, lerr := s.codec.reg.Lookup(api.KindNamespace); lerr == nil {
+		_, err = s.st.List(ctx, api.KindNamespace, store.ListOptions{Limit: 1, Linearizable: true})
+	} else {
+		_, err = s.st.Revision(ctx)
+	}
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("%w: store not ready: %v", store.ErrUnavailable, err))
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = io.WriteString(w, "ok\n")
 }

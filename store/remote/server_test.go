@@ -330,3 +330,17 @@ func TestMethodNotAllowedNamesAllowed(t *testing.T) {
 		t.Fatalf("PATCH = %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
 	}
 }
+
+func TestHealthAndReadiness(t *testing.T) {
+	e := newEnv(t, envOptions{noClient: true})
+	if code := getJSON(t, e.http.URL+"/healthz", nil); code != 200 {
+		t.Fatalf("/healthz = %d", code)
+	}
+	if code := getJSON(t, e.http.URL+"/readyz", nil); code != 200 {
+		t.Fatalf("/readyz = %d", code)
+	}
+	_ = e.mem.Close()
+	if code := getJSON(t, e.http.URL+"/readyz", nil); code != 503 {
+		t.Fatalf("/readyz of a closed store = %d, want 503", code)
+	}
+}
