@@ -273,6 +273,16 @@ func TestUnauthenticatedStatus(t *testing.T) {
 			t.Errorf("Authorization %q: status %d, want %d", tc.auth, resp.StatusCode, tc.code)
 		}
 	}
+	for _, probe := range []string{"/healthz", "/readyz"} {
+		resp, err := hc.Get(e.url + probe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s without credentials: %d, want 200", probe, resp.StatusCode)
+		}
+	}
 	// Plain HTTP to a TLS server fails, and so does a client that does not
 	// trust the server's CA.
 	plain, _ := remote.NewClient(remote.ClientConfig{Servers: []string{"http" + e.url[len("https"):]}, Token: "admin-token", Timeout: 2 * time.Second})
