@@ -40,7 +40,8 @@
 // /apis/{group}/{version} list what the store's registry holds, custom
 // kinds included, at the time of the request. /healthz answers "ok" while
 // the server runs; /readyz answers "ok" while the store serves a
-// linearizable read (a replicated store reaches a quorum), 503 otherwise.
+// linearizable read (a replicated store reaches a quorum), 503 otherwise;
+// both answer without credentials.
 //
 // # Encodings
 //
