@@ -126,12 +126,31 @@ func Write(dir string, payload map[string]File) (changed bool, err error) {
 	if err := linkTop(dir, top); err != nil {
 		return true, err
 	}
-	if old != "" && old != filepath.Base(ts) {
-		if err := os.RemoveAll(filepath.Join(dir, old)); err != nil {
-			return true, fmt.Errorf("atomic write: remove old set: %w", err)
-		}
+	// Keep the set just replaced (a reader that resolved ..data a moment ago
+	// may still be opening files in it) and remove every older one.
+	if err := removeSetsExcept(dir, filepath.Base(ts), old); err != nil {
+		return true, err
 	}
 	return true, nil
+}
+
+// removeSetsExcept removes the timestamped set directories of dir other
+// than keep1 and keep2.
+func removeSetsExcept(dir, keep1, keep2 string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("atomic write: %w", err)
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(n, "..") || n == keep1 || n == keep2 {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, n)); err != nil {
+			return fmt.Errorf("atomic write: remove old set %s: %w", n, err)
+		}
+	}
+	return nil
 }
 
 // writeAll writes payload under root with explicit modes (not subject to
