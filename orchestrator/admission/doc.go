@@ -23,8 +23,12 @@
 // Refusals wrap store.ErrForbidden (quota, limits, user plugins that return
 // it) or store.ErrInvalid (validation failures), testable with errors.Is.
 //
+// AddQuotaController keeps status.used current between creates (a pod that
+// finished stops counting) when the chain runs under a manager.
+//
 // Limits: status writes (UpdateStatus) and deletes are not admitted; quota
 // usage is recounted from the namespace's objects on every admitted create
-// and after every delete made through the chain (deletes made around the
-// chain are seen at the next create); quotas count creates, not updates.
+// (exact, but the cost grows with the objects in the namespace: see
+// BenchmarkCreatePod) and after every delete made through the chain;
+// quotas count creates, not updates, and ignore quota scopes.
 package admission
