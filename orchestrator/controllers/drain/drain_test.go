@@ -135,12 +135,25 @@ func TestDrainRefusesUnmanaged(t *testing.T) {
 	if _, err := env.Store.Create(ctx, bare); err != nil {
 		t.Fatal(err)
 	}
+	daemon := &api.Pod{
+		Metadata: &api.ObjectMeta{Name: "daemon", Namespace: "default", OwnerReferences: []*api.OwnerReference{
+			{ApiVersion: "apps/v1", Kind: api.KindDaemonSet, Name: "logs", Uid: "ds-uid", Controller: true},
+		}},
+		Spec: &api.PodSpec{NodeName: "node-0", Containers: []*api.Container{{Name: "c", Image: "busybox"}}},
+	}
+	if _, err := env.Store.Create(ctx, daemon); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := drain.Drain(ctx, env.Store, "node-0", drain.Options{Wait: true}); !errors.Is(err, drain.ErrUnmanaged) {
 		t.Fatalf("err = %v, want ErrUnmanaged", err)
 	}
 	evicted, err := drain.Drain(ctx, env.Store, "node-0", drain.Options{Force: true})
 	if err != nil || !slices.Equal(evicted, []string{"default/bare"}) {
-		t.Fatalf("forced drain: evicted %v, err %v", evicted, err)
+		t.Fatalf("forced drain: evicted %v, err %v; want only the bare pod (daemon pods stay)", evicted, err)
+	}
+	evicted, err = drain.Drain(ctx, env.Store, "node-0", drain.Options{IncludeDaemonSets: true})
+	if err != nil || !slices.Equal(evicted, []string{"default/daemon"}) {
+		t.Fatalf("drain with daemon sets: evicted %v, err %v", evicted, err)
 	}
 }
 
