@@ -265,6 +265,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, reconcile.Terminal(fmt.Errorf("%s %s: selector: %w", r.kind, key, err))
 	}
+	// Expectations first: the pods read below must come from a cache that
+	// already shows every create and delete of the previous reconcile
+	// (read the other way round, a pod landing in between would be
+	// counted as expected but missing from the count, and created twice).
+	now := r.opts.Clock.Now()
+	satisfied := r.exp.satisfied(key, req.Namespace, r.pods, now)
 	owned, err := r.claim(ctx, v)
 	if err != nil {
 		return reconcile.Result{}, err
@@ -284,8 +290,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			}
 		}
 	}
-	now := r.opts.Clock.Now()
-	if v.meta.GetDeletionTimestamp() == nil && r.exp.satisfied(key, req.Namespace, r.pods, now) {
+	if v.meta.GetDeletionTimestamp() == nil && satisfied {
 		if err := r.manage(ctx, key, v, active); err != nil {
 			manageErr = errors.Join(manageErr, err)
 		}

@@ -2,6 +2,7 @@ package replicaset_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,7 +91,8 @@ func TestScaleUpAndDown(t *testing.T) {
 	}
 	waitStatus(ctx, t, env, "web", 5, 5)
 
-	for _, want := range []int32{12, 2, 0, 3} {
+	for _, want := range []int32{12, 2, 0, 3, 40} {
+		maxActive := watchMaxActive(ctx, t, env, "web")
 		if _, err := rss.Mutate(ctx, "default", "web", func(rs *api.ReplicaSet) error {
 			rs.Spec.Replicas = ptr(want)
 			return nil
@@ -99,6 +101,65 @@ func TestScaleUpAndDown(t *testing.T) {
 		}
 		waitRunning(ctx, t, env, "web", int(want))
 		waitStatus(ctx, t, env, "web", want, want)
+		// No double creation: never more active pods than the larger of
+		// the old and new counts.
+		if got := maxActive(); got > 40 || (want == 12 && got > 12) {
+			t.Fatalf("scaling to %d: %d active pods seen at once", want, got)
+		}
+	}
+}
+
+// watchMaxActive follows the pods of app and returns a function reporting
+// the most active (not terminating, not finished) pods seen at once.
+func watchMaxActive(ctx context.Context, t *testing.T, env *testenv.Env, app string) func() int {
+	t.Helper()
+	list, err := env.Store.List(ctx, api.KindPod, store.ListOptions{Namespace: "default", LabelSelector: "app=" + app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := env.Store.Watch(ctx, api.KindPod, store.WatchOptions{Namespace: "default", LabelSelector: "app=" + app, Revision: list.Revision})
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := map[string]bool{}
+	for _, o := range list.Items {
+		active[o.GetMetadata().GetName()] = podutil.IsActive(o.(*api.Pod))
+	}
+	var mu sync.Mutex
+	most := 0
+	count := func() int {
+		n := 0
+		for _, a := range active {
+			if a {
+				n++
+			}
+		}
+		return n
+	}
+	most = count()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range w.Events() {
+			p, ok := ev.Object.(*api.Pod)
+			if !ok {
+				continue
+			}
+			if ev.Type == store.EventDeleted {
+				delete(active, p.GetMetadata().GetName())
+			} else {
+				active[p.GetMetadata().GetName()] = podutil.IsActive(p)
+			}
+			mu.Lock()
+			most = max(most, count())
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { w.Stop(); <-done })
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return most
 	}
 }
 
