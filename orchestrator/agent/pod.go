@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,7 +45,10 @@ type podState struct {
 	pod          *api.Pod
 	volumesReady bool
 	volumePaths  map[string]string
-	grace        time.Duration
+	// volumeLabels and volumeAnnotations are the pod metadata the volumes
+	// were last written with: a change refreshes downward API files.
+	volumeLabels, volumeAnnotations map[string]string
+	grace                           time.Duration
 
 	// waiting is the reason a container could not be started, by name.
 	waiting map[string]waitReason
@@ -194,6 +198,16 @@ func (a *Agent) run(ctx context.Context, pod *api.Pod, st *podState, log interfa
 		a.mu.Lock()
 		st.volumePaths, st.volumesReady = paths, true
 		a.mu.Unlock()
+		st.volumeLabels, st.volumeAnnotations = maps.Clone(pod.GetMetadata().GetLabels()), maps.Clone(pod.GetMetadata().GetAnnotations())
+	} else if m := pod.GetMetadata(); !maps.Equal(m.GetLabels(), st.volumeLabels) || !maps.Equal(m.GetAnnotations(), st.volumeAnnotations) {
+		// Labels or annotations changed: downward API files follow now
+		// (the refresher only watches ConfigMaps and Secrets). On error the
+		// next sync, or the refresher's resync, tries again.
+		if err := a.volumes.UpdatePod(ctx, pod, a.podDir(st.uid)); err != nil {
+			log.Warn("refresh volumes after a metadata change", "err", err)
+		} else {
+			st.volumeLabels, st.volumeAnnotations = maps.Clone(m.GetLabels()), maps.Clone(m.GetAnnotations())
+		}
 	}
 	sb, podIP, err := a.ensureSandbox(ctx, pod, st)
 	if err != nil {
