@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/coxswain-io/coxswain/api"
@@ -58,7 +59,7 @@ func New(mgr *manager.Manager, opts Options) (*controller.Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reconciler{store: mgr.Store(), namespaces: namespaces, opts: opts}
+	r := &Reconciler{store: mgr.Store(), namespaces: namespaces, opts: opts, finalized: map[string]time.Time{}}
 	var watches []wiring.Watch
 	for _, ki := range mgr.Store().Registry().Kinds() {
 		if ki.Scope != api.Namespaced {
@@ -77,6 +78,27 @@ type Reconciler struct {
 	namespaces informer.Lister[*api.Namespace]
 	kinds      []string
 	opts       Options
+
+	// finalized remembers the Namespaces this controller let go, and when,
+	// so that an object written into one just after it was emptied (an
+	// Event about a deleted pod, say) is deleted too. Nothing else checks
+	// that a Namespace exists before a create.
+	mu        sync.Mutex
+	finalized map[string]time.Time
+}
+
+// forgetAfter bounds how long a finalized Namespace is remembered.
+const forgetAfter = 10 * time.Minute
+
+func (r *Reconciler) wasFinalized(ns string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at, ok := r.finalized[ns]
+	if ok && time.Since(at) > forgetAfter {
+		delete(r.finalized, ns)
+		return false
+	}
+	return ok
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)
@@ -88,10 +110,10 @@ func (r *Reconciler) terminatingNamespaceOf(_ context.Context, obj api.Object) [
 		return nil
 	}
 	n, ok := r.namespaces.Get("", ns)
-	if !ok || !podutil.IsTerminating(n) {
-		return nil
+	if ok && podutil.IsTerminating(n) || !ok && r.wasFinalized(ns) {
+		return []reconcile.Request{{Name: ns}}
 	}
-	return []reconcile.Request{{Name: ns}}
+	return nil
 }
 
 // Reconcile adds the finalizer to a live Namespace, or empties and
@@ -99,7 +121,7 @@ func (r *Reconciler) terminatingNamespaceOf(_ context.Context, obj api.Object) [
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	ns, ok := r.namespaces.Get("", req.Name)
 	if !ok {
-		return reconcile.Result{}, nil
+		return reconcile.Result{}, r.sweep(ctx, req.Name)
 	}
 	typed := store.For[*api.Namespace](r.store)
 	if !podutil.IsTerminating(ns) {
@@ -129,6 +151,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if remaining > 0 {
 		return reconcile.Result{RequeueAfter: r.opts.RecheckInterval}, nil
 	}
+	r.mu.Lock()
+	r.finalized[req.Name] = time.Now()
+	r.mu.Unlock()
 	_, err = typed.Mutate(ctx, "", req.Name, func(n *api.Namespace) error {
 		n.Metadata.Finalizers = slices.DeleteFunc(n.Metadata.Finalizers, func(f string) bool { return f == FinalizerNamespace })
 		return nil
@@ -137,6 +162,26 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, nil
 	}
 	return reconcile.Result{}, err
+}
+
+// sweep deletes what was written into a Namespace this controller let go,
+// once the store confirms the Namespace is gone.
+func (r *Reconciler) sweep(ctx context.Context, name string) error {
+	if !r.wasFinalized(name) {
+		return nil
+	}
+	_, err := r.store.Get(ctx, api.KindNamespace, "", name)
+	switch {
+	case err == nil:
+		r.mu.Lock()
+		delete(r.finalized, name) // created again: its objects are wanted
+		r.mu.Unlock()
+		return nil
+	case !store.IsNotFound(err):
+		return err
+	}
+	_, err = r.deleteContents(ctx, name)
+	return err
 }
 
 var errSkip = errors.New("namespace: nothing to do")
