@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -217,8 +218,18 @@ type mountInfo struct {
 	point, fstype string
 }
 
+// mounts lists the mount table of the calling thread's mount namespace.
+//
+// Not /proc/self: that is the thread group leader's view, and the leader
+// can be stuck in a container's mount namespace. runc's libcontainer joins
+// each new container's mount namespace on a locked thread it never unlocks
+// (goCreateMountSources); when that goroutine ran on the main thread, which
+// Go cannot end, the main thread stays there, and /proc/self/mountinfo shows
+// the container's mounts.
 func mounts() []mountInfo {
-	f, err := os.Open("/proc/self/mountinfo")
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	f, err := os.Open("/proc/thread-self/mountinfo")
 	if err != nil {
 		return nil
 	}
