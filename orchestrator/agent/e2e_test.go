@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -124,8 +125,15 @@ func (e *realEnv) leftovers() []string {
 	return out
 }
 
+// mountsUnder lists the mount points below dirs in the calling thread's
+// mount namespace. Not /proc/self: runc's libcontainer joins each new
+// container's mount namespace on a locked thread it never unlocks, and when
+// that thread is the main one (which Go cannot end) the thread group
+// leader, and so /proc/self/mountinfo, stays in the container's namespace.
 func mountsUnder(dirs ...string) []string {
-	f, err := os.Open("/proc/self/mountinfo")
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	f, err := os.Open("/proc/thread-self/mountinfo")
 	if err != nil {
 		return nil
 	}
