@@ -72,7 +72,6 @@ type demo struct {
 
 	dir     string
 	ns      string
-	reg     string
 	proc    *exec.Cmd
 	exited  chan error
 	logPath string

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Binary size of the customcontroller example (a custom kind and its
+# controller, run against a remote coxd): a plain `go build`, and one with
+# the symbol table and DWARF stripped (-ldflags="-s -w"), as release
+# builds usually are. Also coxd and coxctl for reference.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1000000 }'; }
+go build -o "$out/cc" ./examples/customcontroller
+go build -ldflags="-s -w" -o "$out/cc-stripped" ./examples/customcontroller
+go build -o "$out/coxctl" ./cmd/coxctl
+go build -o "$out/coxd" ./cmd/coxd
+echo "figure: customcontroller_binary_size $(mb "$out/cc") MB"
+echo "figure: customcontroller_binary_size_stripped $(mb "$out/cc-stripped") MB"
+echo "figure: coxctl_binary_size $(mb "$out/coxctl") MB"
+echo "figure: coxd_binary_size $(mb "$out/coxd") MB"
