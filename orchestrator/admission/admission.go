@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/coxswain-io/coxswain/api"
@@ -310,7 +311,7 @@ func (c *Chain) write(ctx context.Context, ops []store.Op) ([]api.Object, error)
 		return c.Store.Txn(ctx, admitted...)
 	}
 	for attempt := 0; ; attempt++ {
-		all := admitted
+		all := slices.Clone(admitted)
 		for _, cm := range sn.committers {
 			extra, err := cm.Ops(ctx, c.Store, writes)
 			if err != nil {
@@ -326,15 +327,38 @@ func (c *Chain) write(ctx context.Context, ops []store.Op) ([]api.Object, error)
 			return res[:len(admitted)], nil
 		}
 		// A conflict is a committer's precondition (a concurrent write
-		// moved the quota: recount) or the caller's own (reported after
-		// the retries).
-		if !store.IsConflict(err) || attempt >= maxCommitRetries {
+		// moved the quota: count again) or the caller's own (report it).
+		if !store.IsConflict(err) || attempt >= maxCommitRetries || !c.anyMoved(ctx, all[len(admitted):]) {
 			return nil, err
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// anyMoved reports whether an object a committer's op was conditioned on
+// changed (or vanished) since.
+func (c *Chain) anyMoved(ctx context.Context, ops []store.Op) bool {
+	for _, op := range ops {
+		kind, ns, name, rv := op.Kind, op.Namespace, op.Name, op.ResourceVersion
+		if op.Object != nil {
+			info, err := c.Registry().KindOf(op.Object)
+			if err != nil {
+				return true
+			}
+			m := op.Object.GetMetadata()
+			kind, ns, name, rv = info.Kind, m.GetNamespace(), m.GetName(), m.GetResourceVersion()
+		}
+		if rv == 0 {
+			continue
+		}
+		cur, err := c.Store.Get(ctx, kind, ns, name)
+		if err != nil || cur.GetMetadata().GetResourceVersion() != rv {
+			return true
+		}
+	}
+	return false
 }
 
 // Create admits obj and creates it.

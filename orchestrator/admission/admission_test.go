@@ -297,3 +297,30 @@ func TestUserPlugins(t *testing.T) {
 		t.Errorf("plugins = %v, want 6", got)
 	}
 }
+
+// The caller's own stale resourceVersion is reported as a conflict, not
+// retried as if the quota had moved.
+func TestCallerConflictNotRetried(t *testing.T) {
+	ctx := t.Context()
+	c, _ := newChain(t)
+	if _, err := c.Create(ctx, quota("q", map[string]string{"configmaps": "10"})); err != nil {
+		t.Fatal(err)
+	}
+	cm, err := c.Create(ctx, &api.ConfigMap{Metadata: &api.ObjectMeta{Name: "a", Namespace: "ns"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := api.Clone(cm.(*api.ConfigMap))
+	stale.Data = map[string]string{"k": "v"}
+	if _, err := c.Update(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	stale.Data = map[string]string{"k": "w"}
+	_, err = c.Txn(ctx, store.UpdateOp(stale), store.CreateOp(&api.ConfigMap{Metadata: &api.ObjectMeta{Name: "b", Namespace: "ns"}}))
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("err = %v, want ErrConflict", err)
+	}
+	if _, err := c.Get(ctx, api.KindConfigMap, "ns", "b"); !store.IsNotFound(err) {
+		t.Fatalf("b exists after a failed transaction: %v", err)
+	}
+}
