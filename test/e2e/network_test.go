@@ -157,20 +157,26 @@ func (c *cluster) webPod(name string, n *node) *api.Pod {
 		FieldRef: &api.ObjectFieldSelector{FieldPath: "metadata.name"}}}}
 	ctr.ReadinessProbe = &api.Probe{PeriodSeconds: 1, FailureThreshold: 1,
 		Exec: &api.ExecAction{Command: []string{"test", "-f", "/tmp/ready"}}}
+	ctr.Ports = []*api.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: "TCP"}}
 	return p
 }
 
+// port8080 is the web pods' port by number; portHTTP by name.
+var (
+	port8080 = &api.IntOrString{Value: &api.IntOrString_IntVal{IntVal: 8080}}
+	portHTTP = &api.IntOrString{Value: &api.IntOrString_StrVal{StrVal: "http"}}
+)
+
 // service creates a Service over the pods matching selector, port 80 to
-// 8080, gives it its cluster IP (and node port) through the allocator and
+// target, gives it its cluster IP (and node port) through the allocator and
 // returns it.
-func (c *cluster) service(t *testing.T, name, typ string, selector map[string]string) *api.Service {
+func (c *cluster) service(t *testing.T, name, typ string, selector map[string]string, target *api.IntOrString) *api.Service {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := c.st.Create(ctx, &api.Service{
 		Metadata: &api.ObjectMeta{Namespace: "default", Name: name},
 		Spec: &api.ServiceSpec{Type: typ, Selector: selector, Ports: []*api.ServicePort{{
-			Name: "http", Port: 80, Protocol: "TCP",
-			TargetPort: &api.IntOrString{Value: &api.IntOrString_IntVal{IntVal: 8080}},
+			Name: "http", Port: 80, Protocol: "TCP", TargetPort: target,
 		}}},
 	}); err != nil {
 		t.Fatal(err)
@@ -291,7 +297,8 @@ func TestTwoNodeServices(t *testing.T) {
 		c.reach(t, b, wb1.id, "http://"+wa.ip+":8080/cgi-bin/ip", wb1.ip)
 	})
 
-	web := c.service(t, "web", "NodePort", map[string]string{"app": "web"})
+	// The target port by name: the Endpoints controller resolves it per pod.
+	web := c.service(t, "web", "NodePort", map[string]string{"app": "web"}, portHTTP)
 	vip := web.GetSpec().GetClusterIp()
 	nodePort := strconv.Itoa(int(web.GetSpec().GetPorts()[0].GetNodePort()))
 	c.waitEndpoints(t, "web", ips, nil)
@@ -312,7 +319,44 @@ func TestTwoNodeServices(t *testing.T) {
 				out, err := nettest.Run(tctx, c.sw, "timeout", "2", "busybox", "wget", "-q", "-O-", url)
 				return err == nil && strings.HasPrefix(out, "web-"), fmt.Sprint(out, err)
 			})
+			// From outside, each node's port spreads over pods on both nodes.
+			seen := map[string]int{}
+			for range 15 {
+				tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				out, err := nettest.Run(tctx, c.sw, "timeout", "2", "busybox", "wget", "-q", "-O-", url)
+				cancel()
+				if err != nil {
+					t.Fatalf("outside GET %s: %v", url, err)
+				}
+				seen[strings.TrimSpace(out)]++
+			}
+			t.Logf("outside GET %s x15: %v", url, seen)
+			if seen["web-a"] == 0 || seen["web-b1"]+seen["web-b2"] == 0 {
+				t.Errorf("node port on %s did not reach both nodes' pods: %v", n.name, seen)
+			}
 		}
+	})
+
+	t.Run("HostPort", func(t *testing.T) {
+		hp := c.webPod("hostport", b)
+		delete(hp.Metadata.Labels, "app") // not behind the service
+		hp.Spec.Containers[0].Ports[0].HostPort = 18080
+		if _, err := c.st.Create(ctx, hp); err != nil {
+			t.Fatal(err)
+		}
+		waitPod(t, c.st, "default", "hostport", "ready", podReady)
+		url := "http://" + b.ip + ":18080/"
+		eventually(t, 20*time.Second, "outside GET "+url, func() (bool, string) {
+			tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			out, err := nettest.Run(tctx, c.sw, "timeout", "2", "busybox", "wget", "-q", "-O-", url)
+			return err == nil && strings.TrimSpace(out) == "hostport", fmt.Sprint(out, err)
+		})
+		c.reach(t, a, wa.id, url, "hostport")
+		if _, err := c.st.Delete(ctx, api.KindPod, "default", "hostport", store.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, c.st, "default", "hostport")
 	})
 
 	t.Run("VIPSpreadsOverReadyEndpoints", func(t *testing.T) {
@@ -346,7 +390,7 @@ func TestTwoNodeServices(t *testing.T) {
 
 	t.Run("HairpinThroughOwnService", func(t *testing.T) {
 		for _, p := range []*webPod{wa, wb1} {
-			svc := c.service(t, "solo-"+p.name, "ClusterIP", map[string]string{"pod": p.name})
+			svc := c.service(t, "solo-"+p.name, "ClusterIP", map[string]string{"pod": p.name}, port8080)
 			c.waitEndpoints(t, svc.GetMetadata().GetName(), []string{p.ip}, nil)
 			c.reach(t, p.node, p.id, "http://"+svc.GetSpec().GetClusterIp()+"/", p.name)
 		}
@@ -408,7 +452,7 @@ func TestTwoNodeServices(t *testing.T) {
 		}
 		// Its cluster IP is released: the allocator, rebuilt from the
 		// stored services, hands the lowest free address to the next one.
-		if got := c.service(t, "reuse", "ClusterIP", map[string]string{"pod": wa.name}).GetSpec().GetClusterIp(); got != soloVIP {
+		if got := c.service(t, "reuse", "ClusterIP", map[string]string{"pod": wa.name}, port8080).GetSpec().GetClusterIp(); got != soloVIP {
 			t.Errorf("next service got %s, want the released %s", got, soloVIP)
 		}
 	})
