@@ -324,3 +324,38 @@ func TestCallerConflictNotRetried(t *testing.T) {
 		t.Fatalf("b exists after a failed transaction: %v", err)
 	}
 }
+
+// An Incremental quota charges against its status: a pod that finished
+// still counts until something recounts (the quota controller, or Recount).
+func TestIncrementalQuota(t *testing.T) {
+	ctx := t.Context()
+	base := memstore.New()
+	rq := &admission.ResourceQuota{Store: base, Incremental: true}
+	c, err := admission.New(base, admission.Defaulting{}, admission.Validation{}, rq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, quota("q", map[string]string{"pods": "2"})); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b"} {
+		if _, err := c.Create(ctx, pod(n, nil, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := store.For[*api.Pod](c).MutateStatus(ctx, "ns", "a", func(p *api.Pod) error {
+		p.Status = &api.PodStatus{Phase: "Succeeded"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, pod("c", nil, nil)); !errors.Is(err, store.ErrForbidden) {
+		t.Fatalf("before a recount: err = %v, want ErrForbidden (status still counts a)", err)
+	}
+	if err := rq.Recount(ctx, "ns"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, pod("c", nil, nil)); err != nil {
+		t.Fatalf("after the recount: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package admission_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/coxswain-io/coxswain/api"
@@ -15,7 +16,8 @@ import (
 // the default chain, and through the chain with a quota and a limit range
 // in the namespace (whose usage is recounted from the namespace's pods on
 // every create: the cost grows with the pods already there, so each
-// iteration works in a namespace of at most 100 pods).
+// iteration works in a namespace of at most 100 pods), and with an
+// Incremental quota, which charges against the quota's status instead.
 func BenchmarkCreatePod(b *testing.B) {
 	cases := []struct {
 		name  string
@@ -24,6 +26,10 @@ func BenchmarkCreatePod(b *testing.B) {
 		{"memstore", func(s store.Store) (store.Store, error) { return s, nil }},
 		{"chain", func(s store.Store) (store.Store, error) { return admission.NewDefault(s) }},
 		{"chain_quota_limitrange", func(s store.Store) (store.Store, error) { return admission.NewDefault(s) }},
+		{"chain_quota_limitrange_incremental", func(s store.Store) (store.Store, error) {
+			return admission.New(s, admission.Defaulting{}, &admission.LimitRanger{Store: s}, admission.Validation{},
+				&admission.ResourceQuota{Store: s, Incremental: true})
+		}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
@@ -32,7 +38,7 @@ func BenchmarkCreatePod(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			withQuota := tc.name == "chain_quota_limitrange"
+			withQuota := strings.HasPrefix(tc.name, "chain_quota")
 			ns := ""
 			b.ResetTimer()
 			for i := range b.N {

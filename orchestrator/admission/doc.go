@@ -29,6 +29,8 @@
 // Limits: status writes (UpdateStatus) and deletes are not admitted; quota
 // usage is recounted from the namespace's objects on every admitted create
 // (exact, but the cost grows with the objects in the namespace: see
-// BenchmarkCreatePod) and after every delete made through the chain;
+// BenchmarkCreatePod; ResourceQuota.Incremental charges against the
+// quota's status instead, with the quota controller to release usage) and
+// after every delete made through the chain;
 // quotas count creates, not updates, and ignore quota scopes.
 package admission

@@ -39,6 +39,14 @@ type ResourceQuota struct {
 	Store store.Store
 	// Logger receives recount failures after deletes (default discarded).
 	Logger *slog.Logger
+	// Incremental charges a create against the usage in the quota's
+	// status instead of recounting the namespace, when that status counts
+	// the quota's current hard resources. A create then costs the same
+	// however many objects the namespace holds. The status only ever
+	// over-counts (a pod that finished, an object deleted around the
+	// chain), so no create exceeds a quota, but released usage comes back
+	// only when something recounts: run AddQuotaController with it.
+	Incremental bool
 }
 
 // Name returns "ResourceQuota".
@@ -141,9 +149,11 @@ func (q *ResourceQuota) charge(ctx context.Context, rq *api.ResourceQuota, delta
 	if !relevant {
 		return nil, nil
 	}
-	used, err := q.usage(ctx, rq.GetMetadata().GetNamespace(), rq.GetSpec().GetHard())
-	if err != nil {
-		return nil, err
+	used, ok := q.statusUsage(rq)
+	if !ok {
+		if used, err = q.usage(ctx, rq.GetMetadata().GetNamespace(), rq.GetSpec().GetHard()); err != nil {
+			return nil, err
+		}
 	}
 	after := used.Clone()
 	var excess []Excess
@@ -164,6 +174,24 @@ func (q *ResourceQuota) charge(ctx context.Context, rq *api.ResourceQuota, delta
 	out.Status = &api.ResourceQuotaStatus{Hard: cloneStrings(rq.GetSpec().GetHard()), Used: after.StringMap()}
 	op := store.UpdateStatusOp(out)
 	return &op, nil
+}
+
+// statusUsage returns the usage recorded in rq's status, if Incremental is
+// set and the status counts exactly the quota's hard resources.
+func (q *ResourceQuota) statusUsage(rq *api.ResourceQuota) (resource.List, bool) {
+	if !q.Incremental || !equalStrings(rq.GetStatus().GetHard(), rq.GetSpec().GetHard()) {
+		return nil, false
+	}
+	used, err := resource.ParseList(rq.GetStatus().GetUsed())
+	if err != nil {
+		return nil, false
+	}
+	for name := range rq.GetSpec().GetHard() {
+		if _, ok := used[name]; !ok {
+			return nil, false
+		}
+	}
+	return used, true
 }
 
 // afterDelete recounts every quota of namespace and stores the usage.
