@@ -125,10 +125,10 @@ func TestFailedPodIsReplaced(t *testing.T) {
 	if err := e.FailPod(ctx, "default", pods[0].Metadata.Name, 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := testenv.UntilObject(ctx, e.Store, "default", "shop", func(w *website.Website) bool {
-		return w.GetStatus().GetReadyReplicas() < 2
-	}); err != nil {
-		t.Fatalf("the failure never showed in the status: %v", err)
+	// The failed pod is removed and replaced (the dip in readiness may be
+	// too brief to observe, so the test waits for what must happen).
+	if err := testenv.UntilGone(ctx, e.Store, api.KindPod, "default", pods[0].Metadata.Name); err != nil {
+		t.Fatalf("the failed pod was never removed: %v", err)
 	}
 	untilReady(t, ctx, e.Store, "shop", 2)
 }
