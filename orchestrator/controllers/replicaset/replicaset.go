@@ -20,6 +20,7 @@ import (
 	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/store/informer"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Options tune the replication controllers. The zero value is the default.
@@ -143,6 +144,37 @@ type ownerView struct {
 type counts struct {
 	replicas, fullyLabeled, ready, available int32
 	observedGeneration                       int64
+	// failure, when not nil, sets (non-empty) or clears (empty) the
+	// ReplicaFailure condition; nil keeps it as it is.
+	failure *string
+	now     time.Time
+}
+
+// ConditionReplicaFailure reports that pods could not be created or
+// deleted (reason FailedCreate or FailedDelete, with the error).
+const ConditionReplicaFailure = "ReplicaFailure"
+
+// failureConditions applies c.failure to conds; it returns the new list
+// and whether it differs.
+func failureConditions(conds []*api.Condition, c counts) ([]*api.Condition, bool) {
+	if c.failure == nil {
+		return conds, false
+	}
+	cur := podutil.Condition(conds, ConditionReplicaFailure)
+	if *c.failure == "" {
+		if cur == nil {
+			return conds, false
+		}
+		return slices.DeleteFunc(slices.Clone(conds), func(x *api.Condition) bool { return x.GetType() == ConditionReplicaFailure }), true
+	}
+	if cur != nil && cur.GetMessage() == *c.failure {
+		return conds, false
+	}
+	out := slices.DeleteFunc(slices.Clone(conds), func(x *api.Condition) bool { return x.GetType() == ConditionReplicaFailure })
+	return append(out, &api.Condition{
+		Type: ConditionReplicaFailure, Status: podutil.StatusTrue, Reason: "FailedManage", Message: *c.failure,
+		LastTransitionTime: timestamppb.New(c.now),
+	}), true
 }
 
 // adapter hides the differences between the two kinds.
@@ -172,9 +204,10 @@ func replicaSetAdapter() adapter {
 		withStatus: func(obj api.Object, c counts) api.Object {
 			rs := obj.(*api.ReplicaSet)
 			st := rs.GetStatus()
+			conds, condsChanged := failureConditions(st.GetConditions(), c)
 			if st.GetReplicas() == c.replicas && st.GetFullyLabeledReplicas() == c.fullyLabeled &&
 				st.GetReadyReplicas() == c.ready && st.GetAvailableReplicas() == c.available &&
-				st.GetObservedGeneration() == c.observedGeneration {
+				st.GetObservedGeneration() == c.observedGeneration && !condsChanged {
 				return nil
 			}
 			out := api.Clone(rs)
@@ -184,6 +217,7 @@ func replicaSetAdapter() adapter {
 			out.Status.Replicas, out.Status.FullyLabeledReplicas = c.replicas, c.fullyLabeled
 			out.Status.ReadyReplicas, out.Status.AvailableReplicas = c.ready, c.available
 			out.Status.ObservedGeneration = c.observedGeneration
+			out.Status.Conditions = conds
 			return out
 		},
 	}
@@ -212,9 +246,10 @@ func replicationControllerAdapter() adapter {
 		withStatus: func(obj api.Object, c counts) api.Object {
 			rc := obj.(*api.ReplicationController)
 			st := rc.GetStatus()
+			conds, condsChanged := failureConditions(st.GetConditions(), c)
 			if st.GetReplicas() == c.replicas && st.GetFullyLabeledReplicas() == c.fullyLabeled &&
 				st.GetReadyReplicas() == c.ready && st.GetAvailableReplicas() == c.available &&
-				st.GetObservedGeneration() == c.observedGeneration {
+				st.GetObservedGeneration() == c.observedGeneration && !condsChanged {
 				return nil
 			}
 			out := api.Clone(rc)
@@ -224,6 +259,7 @@ func replicationControllerAdapter() adapter {
 			out.Status.Replicas, out.Status.FullyLabeledReplicas = c.replicas, c.fullyLabeled
 			out.Status.ReadyReplicas, out.Status.AvailableReplicas = c.ready, c.available
 			out.Status.ObservedGeneration = c.observedGeneration
+			out.Status.Conditions = conds
 			return out
 		},
 	}
@@ -290,12 +326,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			}
 		}
 	}
+	var failure *string
 	if v.meta.GetDeletionTimestamp() == nil && satisfied {
+		msg := ""
 		if err := r.manage(ctx, key, v, active); err != nil {
 			manageErr = errors.Join(manageErr, err)
+			msg = err.Error()
 		}
+		failure = &msg
 	}
-	res, err := r.writeStatus(ctx, obj, v, active, now)
+	res, err := r.writeStatus(ctx, obj, v, active, now, failure)
 	return res, errors.Join(manageErr, err)
 }
 
@@ -533,8 +573,8 @@ func SortLeastValuableFirst(pods []*api.Pod) {
 
 // writeStatus computes and stores the owner's counts. With minReadySeconds
 // it asks to be called again when the next ready pod becomes available.
-func (r *Reconciler) writeStatus(ctx context.Context, obj api.Object, v ownerView, active []*api.Pod, now time.Time) (reconcile.Result, error) {
-	c := counts{replicas: int32(len(active)), observedGeneration: v.meta.GetGeneration()}
+func (r *Reconciler) writeStatus(ctx context.Context, obj api.Object, v ownerView, active []*api.Pod, now time.Time, failure *string) (reconcile.Result, error) {
+	c := counts{replicas: int32(len(active)), observedGeneration: v.meta.GetGeneration(), failure: failure, now: now}
 	tmplLabels := labels.SelectorFromSet(labels.Set(v.template.GetMetadata().GetLabels()))
 	var next time.Time
 	for _, p := range active {

@@ -201,6 +201,13 @@ func TestAdoptAndRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Let the orphan run first: if the controller's pod cache has not seen
+	// it when the ReplicaSet appears, two pods are created, the orphan is
+	// adopted late and the surplus removed, least valuable first, which
+	// must not be a running, ready, older pod.
+	if _, err := testenv.UntilObject(ctx, env.Store, "default", "orphan", podutil.IsReady); err != nil {
+		t.Fatal(err)
+	}
 	rs, err := store.For[*api.ReplicaSet](env.Store).Create(ctx, newRS("db", 2))
 	if err != nil {
 		t.Fatal(err)

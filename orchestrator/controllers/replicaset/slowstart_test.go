@@ -3,10 +3,12 @@ package replicaset_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/replicaset"
 	"github.com/coxswain-io/coxswain/orchestrator/testenv"
 	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/store/memstore"
@@ -41,11 +43,28 @@ func TestSlowStartStopsAtTheFirstFailure(t *testing.T) {
 			t.Fatal("no create attempts")
 		}
 	}
-	failing.Store(false)
 	// Attempts made after the first four are at most one more reconcile's
 	// worth: one create each.
 	if extra := len(attempts); extra > 1 {
 		t.Fatalf("%d more failed creates were tried after 4 reconciles; slow start should stop each reconcile at the first", extra)
 	}
+	// The failure shows in the status.
+	if _, err := testenv.UntilObject(ctx, env.Store, "default", "quota", func(rs *api.ReplicaSet) bool {
+		for _, c := range rs.GetStatus().GetConditions() {
+			if c.GetType() == replicaset.ConditionReplicaFailure && c.GetStatus() == "True" && strings.Contains(c.GetMessage(), "quota exceeded") {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("no ReplicaFailure condition: %v", err)
+	}
+	failing.Store(false)
 	waitRunning(ctx, t, env, "quota", 50)
+	// And goes once creates succeed.
+	if _, err := testenv.UntilObject(ctx, env.Store, "default", "quota", func(rs *api.ReplicaSet) bool {
+		return len(rs.GetStatus().GetConditions()) == 0
+	}); err != nil {
+		t.Fatalf("the ReplicaFailure condition stayed: %v", err)
+	}
 }
