@@ -23,8 +23,9 @@
 //     pending before running, not ready before ready, newest before oldest.
 //     Failed and Succeeded pods do not count and are deleted.
 //  4. Status: replicas, fullyLabeledReplicas, readyReplicas,
-//     availableReplicas (ready for minReadySeconds) and observedGeneration,
-//     written only when they change.
+//     availableReplicas (ready for minReadySeconds), observedGeneration and,
+//     while creates or deletes fail, a ReplicaFailure condition carrying the
+//     error; written only when something changes.
 //
 // The same reconciler serves ReplicationControllers, whose selector is a
 // plain label map (defaulting to the template's labels).
