@@ -118,6 +118,14 @@ func newNode(t *testing.T, name string) *node {
 		cgroupRoot: "/coxswain-e2e-" + name + "-" + hex.EncodeToString(b[:]),
 	}
 	n.reopen(t)
+	// Runs after cleanup: the node's cgroups are gone from every hierarchy.
+	t.Cleanup(func() {
+		for _, h := range cgroupHierarchies() {
+			if _, err := os.Stat(filepath.Join(h, n.cgroupRoot)); err == nil {
+				t.Errorf("cgroup %s left behind", filepath.Join(h, n.cgroupRoot))
+			}
+		}
+	})
 	t.Cleanup(n.cleanup)
 	return n
 }
