@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -71,6 +72,7 @@ func Add(mgr *manager.Manager, opts Options) (*controller.Controller, error) {
 		cronJobs: informer.ListerFor[*api.CronJob](cjInf),
 		jobs:     informer.ListerFor[*api.Job](jobInf),
 		clock:    opts.Clock,
+		created:  map[string][]*api.Job{},
 	}
 	ctrl, err := controller.New(controller.Options{
 		Name: "cronjob", Reconciler: r, Workers: opts.Workers, Clock: opts.Clock,
@@ -97,6 +99,33 @@ type Reconciler struct {
 	cronJobs informer.Lister[*api.CronJob]
 	jobs     informer.Lister[*api.Job]
 	clock    clock.Clock
+
+	mu sync.Mutex
+	// created holds, per CronJob key, the Jobs this controller created
+	// that its cache does not show yet: they count as running.
+	created map[string][]*api.Job
+}
+
+// pending returns the Jobs created for key that the cache does not show
+// yet, forgetting those it does.
+func (r *Reconciler) pending(key, ns string) []*api.Job {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.created[key] = slices.DeleteFunc(r.created[key], func(j *api.Job) bool {
+		_, ok := r.jobs.Get(ns, j.GetMetadata().GetName())
+		return ok
+	})
+	if len(r.created[key]) == 0 {
+		delete(r.created, key)
+		return nil
+	}
+	return slices.Clone(r.created[key])
+}
+
+func (r *Reconciler) remember(key string, j *api.Job) {
+	r.mu.Lock()
+	r.created[key] = append(r.created[key], j)
+	r.mu.Unlock()
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)
@@ -124,6 +153,11 @@ func Schedule(spec string, timeZone *string) (cron.Schedule, *time.Location, err
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	cj, ok := r.cronJobs.Get(req.Namespace, req.Name)
 	if !ok || cj.GetMetadata().GetDeletionTimestamp() != nil {
+		if !ok {
+			r.mu.Lock()
+			delete(r.created, req.String())
+			r.mu.Unlock()
+		}
 		return reconcile.Result{}, nil
 	}
 	sched, loc, err := Schedule(cj.GetSpec().GetSchedule(), cj.GetSpec().TimeZone)
@@ -136,6 +170,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, err
 	}
 	var active, succeeded, failed []*api.Job
+	// Jobs just created run, whether or not the cache shows them yet.
+	active = append(active, r.pending(req.String(), req.Namespace)...)
 	for _, j := range owned {
 		if j.GetMetadata().GetDeletionTimestamp() != nil {
 			continue
@@ -162,7 +198,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	errs = errors.Join(errs, r.prune(ctx, succeeded, limit(cj.GetSpec().SuccessfulJobsHistoryLimit, 3)))
 	errs = errors.Join(errs, r.prune(ctx, failed, limit(cj.GetSpec().FailedJobsHistoryLimit, 1)))
 
-	due, next := r.due(cj, sched, loc, now)
+	// The latest run is recorded in status and on the Jobs themselves (a
+	// lost status write must not make a run look missing).
+	for _, j := range append(append(slices.Clone(active), succeeded...), failed...) {
+		t, err := time.Parse(time.RFC3339, j.GetMetadata().GetAnnotations()[AnnotationScheduledTimestamp])
+		if err == nil && (st.LastScheduleTime == nil || t.After(st.LastScheduleTime.AsTime())) {
+			st.LastScheduleTime = timestamppb.New(t)
+		}
+	}
+	due, next := r.due(cj, st.GetLastScheduleTime(), sched, loc, now)
 	var res reconcile.Result
 	if !next.IsZero() {
 		res.RequeueAfter = max(next.Sub(now), time.Millisecond)
@@ -192,6 +236,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			switch {
 			case err == nil:
 				active = append(active, created.(*api.Job))
+				r.remember(req.String(), created.(*api.Job))
 				st.LastScheduleTime = timestamppb.New(due)
 			case store.IsAlreadyExists(err):
 				st.LastScheduleTime = timestamppb.New(due)
@@ -228,10 +273,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 // due returns the latest schedule time not yet run that is still within
 // startingDeadlineSeconds (zero if none), and the next schedule time after
 // now.
-func (r *Reconciler) due(cj *api.CronJob, sched cron.Schedule, loc *time.Location, now time.Time) (due, next time.Time) {
+func (r *Reconciler) due(cj *api.CronJob, last *timestamppb.Timestamp, sched cron.Schedule, loc *time.Location, now time.Time) (due, next time.Time) {
 	earliest := cj.GetMetadata().GetCreationTimestamp().AsTime()
-	if lst := cj.GetStatus().GetLastScheduleTime(); lst != nil {
-		earliest = lst.AsTime()
+	if last != nil {
+		earliest = last.AsTime()
 	}
 	var deadline time.Time
 	if d := cj.GetSpec().StartingDeadlineSeconds; d != nil {

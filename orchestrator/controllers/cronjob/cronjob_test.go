@@ -139,12 +139,11 @@ func TestForbidOverADay(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("history not pruned: %v", err)
 	}
-	got, err := store.For[*api.CronJob](env.Store).Get(ctx, "default", "hourly")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.GetStatus().GetLastScheduleTime().AsTime() != runs[len(runs)-1] || got.GetStatus().GetLastSuccessfulTime() == nil {
-		t.Errorf("status = %v, want lastScheduleTime %s and a lastSuccessfulTime", got.GetStatus(), runs[len(runs)-1])
+	if _, err := testenv.UntilObject(ctx, env.Store, "default", "hourly", func(c *api.CronJob) bool {
+		return c.GetStatus().GetLastScheduleTime().AsTime().Equal(runs[len(runs)-1]) && c.GetStatus().GetLastSuccessfulTime() != nil
+	}); err != nil {
+		got, _ := store.For[*api.CronJob](env.Store).Get(t.Context(), "default", "hourly")
+		t.Fatalf("status = %v, want lastScheduleTime %s and a lastSuccessfulTime: %v", got.GetStatus(), runs[len(runs)-1], err)
 	}
 }
 
