@@ -220,6 +220,12 @@ func (c *cluster) waitEndpoints(t *testing.T, name string, ready, notReady []str
 		rev = ep.GetMetadata().GetResourceVersion()
 		return slices.Equal(r, ready) && slices.Equal(nr, notReady), fmt.Sprintf("ready %v notReady %v", r, nr)
 	})
+	c.waitSynced(t, rev)
+}
+
+// waitSynced waits until every proxy has programmed store revision rev.
+func (c *cluster) waitSynced(t *testing.T, rev int64) {
+	t.Helper()
 	eventually(t, 30*time.Second, "proxies synced", func() (bool, string) {
 		for i, px := range c.proxies {
 			if got := px.SyncedRevision(); got < rev {
@@ -385,6 +391,26 @@ func TestTwoNodeServices(t *testing.T) {
 		c.waitEndpoints(t, "web", ips, nil)
 		if seen := c.fetch(t, a, wa.id, "http://"+vip+"/", 30); seen["web-b2"] == 0 {
 			t.Errorf("web-b2 ready again but got no traffic: %v", seen)
+		}
+	})
+
+	t.Run("SessionAffinityClientIP", func(t *testing.T) {
+		svc := c.service(t, "sticky", "ClusterIP", map[string]string{"app": "web"}, portHTTP)
+		updated, err := store.For[*api.Service](c.st).Mutate(ctx, "default", "sticky", func(s *api.Service) error {
+			s.Spec.SessionAffinity = "ClientIP"
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.waitEndpoints(t, "sticky", ips, nil)
+		c.waitSynced(t, updated.GetMetadata().GetResourceVersion())
+		url := "http://" + svc.GetSpec().GetClusterIp() + "/"
+		for _, client := range []*webPod{wa, wb1} {
+			c.reach(t, client.node, client.id, url, "")
+			if seen := c.fetch(t, client.node, client.id, url, 12); len(seen) != 1 {
+				t.Errorf("%s was spread over %v despite ClientIP affinity", client.name, seen)
+			}
 		}
 	})
 
