@@ -47,6 +47,8 @@ type Config struct {
 	NodeCIDRMask  int
 	ServiceCIDR   string
 	NodePortRange string
+	NodeGrace     time.Duration
+	PodEviction   time.Duration
 
 	// Node.
 	NodeName      string
@@ -68,6 +70,7 @@ type Config struct {
 	CleanupOnExit bool
 	NodeAPIAddr   string
 	NodeAPIURL    string
+	Heartbeat     time.Duration
 }
 
 // defaultConfig returns the defaults of every setting.
@@ -95,6 +98,9 @@ func defaultConfig() *Config {
 		Proxy:         true,
 		Routes:        true,
 		NodeAPIAddr:   "127.0.0.1:10255",
+		NodeGrace:     40 * time.Second,
+		PodEviction:   5 * time.Minute,
+		Heartbeat:     10 * time.Second,
 	}
 }
 
@@ -124,6 +130,8 @@ func (c *Config) flags(mode string, out io.Writer) *flag.FlagSet {
 		fs.StringVar(&c.ClusterCIDR, "cluster-cidr", c.ClusterCIDR, "range nodes' pod CIDRs are allocated from")
 		fs.IntVar(&c.NodeCIDRMask, "node-cidr-mask", c.NodeCIDRMask, "prefix length of each node's pod CIDR")
 		fs.StringVar(&c.ServiceCIDR, "service-cidr", c.ServiceCIDR, "range of Services' cluster IPs")
+		fs.DurationVar(&c.NodeGrace, "node-grace-period", c.NodeGrace, "how old a node's heartbeat may get before the node is marked NotReady")
+		fs.DurationVar(&c.PodEviction, "pod-eviction-timeout", c.PodEviction, "how long a node stays NotReady before its pods are deleted and replaced elsewhere")
 		fs.StringVar(&c.NodePortRange, "node-port-range", c.NodePortRange, "range of NodePorts, first-last (default 30000-32767)")
 	}
 	if mode == "node" || mode == "all" {
@@ -145,6 +153,7 @@ func (c *Config) flags(mode string, out io.Writer) *flag.FlagSet {
 		fs.StringVar(&c.NodeIP, "node-ip", c.NodeIP, "this node's InternalIP (default: the first non-loopback IPv4 address)")
 		fs.StringVar(&c.NetNS, "netns", c.NetNS, "network namespace (path) the node's bridge, proxy and routes live in (default: the process's)")
 		fs.StringVar(&c.CgroupRoot, "cgroup-root", c.CgroupRoot, "cgroup every pod cgroup nests under")
+		fs.DurationVar(&c.Heartbeat, "heartbeat-interval", c.Heartbeat, "how often the node renews its heartbeat Lease (its duration is 4 times this)")
 		fs.IntVar(&c.MaxPods, "max-pods", c.MaxPods, "pods capacity of the node")
 		fs.BoolVar(&c.Proxy, "proxy", c.Proxy, "program Service IPs with iptables")
 		fs.BoolVar(&c.Routes, "routes", c.Routes, "keep host-gw routes to the other nodes' pod CIDRs")

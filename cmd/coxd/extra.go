@@ -17,7 +17,7 @@ var version = "coxswain-dev"
 
 // addExtraControllers registers the built-in controllers beyond the
 // replication loop, the Deployment controller and the garbage collector.
-func addExtraControllers(mgr *manager.Manager, log *slog.Logger) error {
+func addExtraControllers(mgr *manager.Manager, cfg *Config, log *slog.Logger) error {
 	if err := endpoints.Add(mgr, endpoints.Options{}); err != nil {
 		return fmt.Errorf("endpoints controller: %w", err)
 	}
@@ -27,7 +27,7 @@ func addExtraControllers(mgr *manager.Manager, log *slog.Logger) error {
 	if err := namespace.Add(mgr, namespace.Options{}); err != nil {
 		return fmt.Errorf("namespace controller: %w", err)
 	}
-	if _, err := nodelifecycle.Add(mgr, nodelifecycle.Options{}); err != nil {
+	if _, err := nodelifecycle.Add(mgr, nodelifecycle.Options{GracePeriod: cfg.NodeGrace, PodEvictionTimeout: cfg.PodEviction}); err != nil {
 		return fmt.Errorf("node lifecycle controller: %w", err)
 	}
 	if err := disruption.Add(mgr, disruption.Options{}); err != nil {

@@ -89,14 +89,16 @@ func runNode(ctx context.Context, cfg *Config, st store.Store, verify remote.Cli
 		return fmt.Errorf("cni: %w", err)
 	}
 	ag, err := agent.New(ctx, agent.Config{
-		NodeName: cfg.NodeName,
-		Store:    st,
-		Runtime:  rt,
-		Network:  netw,
-		RootDir:  filepath.Join(root, "agent"),
-		NodeIP:   cfg.NodeIP,
-		MaxPods:  cfg.MaxPods,
-		Logger:   log,
+		NodeName:          cfg.NodeName,
+		Store:             st,
+		Runtime:           rt,
+		Network:           netw,
+		RootDir:           filepath.Join(root, "agent"),
+		NodeIP:            cfg.NodeIP,
+		MaxPods:           cfg.MaxPods,
+		HeartbeatInterval: cfg.Heartbeat,
+		LeaseDuration:     4 * cfg.Heartbeat,
+		Logger:            log,
 	})
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)

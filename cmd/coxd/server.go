@@ -206,7 +206,7 @@ func addControllers(mgr *manager.Manager, cfg *Config, log *slog.Logger) error {
 	if err := mgr.Add(sched); err != nil {
 		return err
 	}
-	if err := addExtraControllers(mgr, log); err != nil {
+	if err := addExtraControllers(mgr, cfg, log); err != nil {
 		return err
 	}
 	return mgr.Add(&allocator{
