@@ -135,9 +135,21 @@ func TestDrainRefusesUnmanaged(t *testing.T) {
 	if _, err := env.Store.Create(ctx, bare); err != nil {
 		t.Fatal(err)
 	}
+	// The owner must exist, or the garbage collector takes the pod first.
+	ds, err := env.Store.Create(ctx, &api.DaemonSet{
+		Metadata: &api.ObjectMeta{Name: "logs", Namespace: "default"},
+		Spec: &api.DaemonSetSpec{
+			Selector: &api.LabelSelector{MatchLabels: map[string]string{"app": "logs"}},
+			Template: &api.PodTemplateSpec{Metadata: &api.ObjectMeta{Labels: map[string]string{"app": "logs"}},
+				Spec: &api.PodSpec{Containers: []*api.Container{{Name: "c", Image: "busybox"}}}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	daemon := &api.Pod{
-		Metadata: &api.ObjectMeta{Name: "daemon", Namespace: "default", OwnerReferences: []*api.OwnerReference{
-			{ApiVersion: "apps/v1", Kind: api.KindDaemonSet, Name: "logs", Uid: "ds-uid", Controller: true},
+		Metadata: &api.ObjectMeta{Name: "daemon", Namespace: "default", Labels: map[string]string{"app": "logs"}, OwnerReferences: []*api.OwnerReference{
+			{ApiVersion: "apps/v1", Kind: api.KindDaemonSet, Name: "logs", Uid: ds.GetMetadata().GetUid(), Controller: true},
 		}},
 		Spec: &api.PodSpec{NodeName: "node-0", Containers: []*api.Container{{Name: "c", Image: "busybox"}}},
 	}
