@@ -77,14 +77,25 @@ func TestConfigMapVolumeUpdatedInPlace(t *testing.T) {
 		Data: map[string]string{"app.conf": "color=blue", "other": "x"}}); err != nil {
 		t.Fatal(err)
 	}
+	mode := int32(0o640)
 	p := busybox("cm", e.node.name, e.image, idle)
-	p.Spec.Volumes = []*api.Volume{{Name: "conf", ConfigMap: &api.ConfigMapVolumeSource{Name: "app",
-		Items: []*api.KeyToPath{{Key: "app.conf", Path: "etc/app.conf"}}}}}
-	p.Spec.Containers[0].VolumeMounts = []*api.VolumeMount{{Name: "conf", MountPath: "/config", ReadOnly: true}}
+	p.Spec.Volumes = []*api.Volume{
+		{Name: "conf", ConfigMap: &api.ConfigMapVolumeSource{Name: "app", DefaultMode: &mode,
+			Items: []*api.KeyToPath{{Key: "app.conf", Path: "etc/app.conf"}}}},
+		// Optional and missing at start: the pod runs with an empty dir.
+		{Name: "late", ConfigMap: &api.ConfigMapVolumeSource{Name: "late", Optional: true}},
+	}
+	p.Spec.Containers[0].VolumeMounts = []*api.VolumeMount{
+		{Name: "conf", MountPath: "/config", ReadOnly: true},
+		{Name: "late", MountPath: "/late", ReadOnly: true},
+	}
 	p, id := e.run(t, p)
 
 	if got := mustExec(t, e.node.rt, id, "cat /config/etc/app.conf; ls /config"); got != "color=blueetc\n" {
 		t.Errorf("before the update: %q, want the projected item only", got)
+	}
+	if got := mustExec(t, e.node.rt, id, "stat -L -c %a /config/etc/app.conf; ls /late | wc -l"); got != "640\n0\n" {
+		t.Errorf("mode of the item and entries of the missing optional map: %q, want 640 and 0", got)
 	}
 	start := time.Now()
 	if _, err := cms.Mutate(ctx, "default", "app", func(cm *api.ConfigMap) error {
@@ -98,6 +109,16 @@ func TestConfigMapVolumeUpdatedInPlace(t *testing.T) {
 		return err == nil && code == 0 && out == "color=green", fmt.Sprintf("code %d err %v: %q", code, err, out)
 	})
 	t.Logf("the update reached the container after %v", time.Since(start))
+
+	// The optional map, created now, appears in its (so far empty) volume.
+	if _, err := cms.Create(ctx, &api.ConfigMap{Metadata: &api.ObjectMeta{Name: "late", Namespace: "default"},
+		Data: map[string]string{"flag": "on"}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "late optional configMap inside the container", func() (bool, string) {
+		out, code, err := execIn(ctx, e.node.rt, id, "cat /late/flag")
+		return err == nil && code == 0 && out == "on", fmt.Sprintf("code %d err %v: %q", code, err, out)
+	})
 
 	// Without a restart: same container, no restarts.
 	now := waitPod(t, e.st, "default", "cm", "running", func(p *api.Pod) bool { return p.GetStatus().GetPhase() == "Running" })
@@ -153,9 +174,28 @@ func TestSecretVolumeOnTmpfsOnly(t *testing.T) {
 	}
 	t.Logf("the secret is in %d file(s) on the node, all on tmpfs", len(copies))
 
+	// A rotated secret reaches the container, again only through tmpfs.
+	rotated := secret + "-rotated"
+	if _, err := store.For[*api.Secret](e.st).Mutate(ctx, "default", "creds", func(s *api.Secret) error {
+		s.Data["password"] = []byte(rotated)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "rotated secret inside the container", func() (bool, string) {
+		out, code, err := execIn(ctx, e.node.rt, id, "cat /etc/creds/password")
+		return err == nil && code == 0 && out == rotated, fmt.Sprintf("code %d err %v: %q", code, err, out)
+	})
+	for path, fstype := range secretCopies(t, []byte(rotated), e.node.rootDir, e.node.stateDir) {
+		if fstype != "tmpfs" {
+			t.Errorf("rotated secret written to %s on %s, not tmpfs", path, fstype)
+		}
+	}
+
 	e.remove(t, p.Metadata.Name)
 	e.checkClean(t)
 	if left := secretCopies(t, []byte(secret), e.node.rootDir, e.node.stateDir); len(left) > 0 {
+		// (The rotated value contains the first, so this covers both.)
 		t.Errorf("the secret is still on the node after the pod is gone: %v", left)
 	}
 }
