@@ -186,6 +186,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		newRS = created
 	}
+	if newRS.GetSpec().GetMinReadySeconds() != d.GetSpec().GetMinReadySeconds() {
+		// minReadySeconds is not part of the template: follow it in place.
+		out := api.Clone(newRS)
+		out.Spec.MinReadySeconds = d.GetSpec().GetMinReadySeconds()
+		updated, err := r.store.Update(ctx, out)
+		if err != nil {
+			return reconcile.Result{}, fmt.Errorf("update minReadySeconds of %s: %w", newRS.GetMetadata().GetName(), err)
+		}
+		newRS = updated.(*api.ReplicaSet)
+	}
 	var changed bool
 	switch d.GetSpec().GetStrategy().GetType() {
 	case StrategyRecreate:

@@ -229,6 +229,24 @@ func TestScale(t *testing.T) {
 	}
 }
 
+func TestMinReadySecondsFollowsTheDeployment(t *testing.T) {
+	ctx := testCtx(t)
+	env := testenv.Start(t, testenv.Options{Nodes: 1})
+	deps := store.For[*api.Deployment](env.Store)
+	if _, err := deps.Create(ctx, newDeployment("m", 1, "m:v1")); err != nil {
+		t.Fatal(err)
+	}
+	waitRolledOut(ctx, t, env, "m", 1, "m:v1")
+	if _, err := deps.Mutate(ctx, "default", "m", func(d *api.Deployment) error { d.Spec.MinReadySeconds = 7; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.UntilTyped(ctx, env.Store, store.ListOptions{Namespace: "default"}, func(rss []*api.ReplicaSet) bool {
+		return len(rss) == 1 && rss[0].GetSpec().GetMinReadySeconds() == 7
+	}); err != nil {
+		t.Fatalf("the replica set kept its minReadySeconds: %v", err)
+	}
+}
+
 func TestRecreate(t *testing.T) {
 	ctx := testCtx(t)
 	env := testenv.Start(t, testenv.Options{Nodes: 2})
