@@ -213,14 +213,18 @@ func (a *Agent) runProbe(ctx context.Context, p *api.Probe, sb *runtime.SandboxS
 	return fmt.Errorf("probe has no handler")
 }
 
-// probeHost picks where to connect: the probe's host, else the pod's IP,
-// else loopback inside the pod's network namespace.
+// probeHost picks where to connect: the probe's host (from the agent's own
+// network namespace), else the pod's IP, else loopback, both from inside
+// the pod's network namespace. Dialing the pod's IP from inside works
+// wherever the node's network lives: the agent's namespace cannot reach
+// pod IPs when the pod network is set up in another one (cni.Config's
+// NodeNetNS, as for several nodes on one host).
 func probeHost(host, podIP string) (string, bool) {
 	switch {
 	case host != "":
 		return host, false
 	case podIP != "":
-		return podIP, false
+		return podIP, true
 	default:
 		return "127.0.0.1", true
 	}
