@@ -365,6 +365,38 @@ func TestTwoNodeServices(t *testing.T) {
 		waitGone(t, c.st, "default", "hostport")
 	})
 
+	t.Run("NetworkProbes", func(t *testing.T) {
+		// httpGet readiness on the named port and tcpSocket liveness, which
+		// the agent runs from the pod's network namespace.
+		pp := c.webPod("probed", b)
+		delete(pp.Metadata.Labels, "app")
+		ctr := pp.Spec.Containers[0]
+		ctr.ReadinessProbe = &api.Probe{PeriodSeconds: 1, FailureThreshold: 1,
+			HttpGet: &api.HTTPGetAction{Path: "/index.html", Port: portHTTP}}
+		ctr.LivenessProbe = &api.Probe{PeriodSeconds: 1, FailureThreshold: 2,
+			TcpSocket: &api.TCPSocketAction{Port: port8080}}
+		if _, err := c.st.Create(ctx, pp); err != nil {
+			t.Fatal(err)
+		}
+		got := waitPod(t, c.st, "default", "probed", "ready", podReady)
+		id := containerID(t, got, "main")
+		// The server goes away: not ready, then restarted by liveness
+		// (the script starts it again), then ready again.
+		mustExec(t, b.rt, id, "killall httpd")
+		waitPod(t, c.st, "default", "probed", "restarted and ready", func(p *api.Pod) bool {
+			for _, cs := range p.GetStatus().GetContainerStatuses() {
+				if cs.GetName() == "main" {
+					return cs.GetRestartCount() >= 1 && podReady(p)
+				}
+			}
+			return false
+		})
+		if _, err := c.st.Delete(ctx, api.KindPod, "default", "probed", store.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, c.st, "default", "probed")
+	})
+
 	t.Run("VIPSpreadsOverReadyEndpoints", func(t *testing.T) {
 		seen := c.fetch(t, a, wa.id, "http://"+vip+"/", 30)
 		for _, p := range pods {
