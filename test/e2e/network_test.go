@@ -314,6 +314,18 @@ func TestTwoNodeServices(t *testing.T) {
 		c.reach(t, b, wb1.id, "http://"+vip+"/", "")
 	})
 
+	t.Run("ClusterIPFromNodes", func(t *testing.T) {
+		// A process on the node itself (in the node's namespace).
+		for _, n := range c.nodes {
+			eventually(t, 20*time.Second, n.name+" GET VIP", func() (bool, string) {
+				tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				out, err := nettest.Run(tctx, n.ns, "timeout", "2", "busybox", "wget", "-q", "-O-", "http://"+vip+"/")
+				return err == nil && strings.HasPrefix(out, "web-"), fmt.Sprint(out, err)
+			})
+		}
+	})
+
 	t.Run("NodePortFromPodsAndOutside", func(t *testing.T) {
 		for _, n := range c.nodes {
 			url := "http://" + n.ip + ":" + nodePort + "/"
