@@ -213,7 +213,7 @@ func (s *Store) flush(batch []*item) {
 		if err == nil {
 			return
 		}
-		if errors.Is(err, errClosed) {
+		if errors.Is(err, errClosed) || s.ctx.Err() != nil {
 			giveUp(errClosed)
 			return
 		}
@@ -268,7 +268,16 @@ const applyTimeout = 10 * time.Second
 // nothing was written; store.ErrUnavailable that the outcome is unknown.
 func (s *Store) commitData(data []byte) error {
 	f := s.raft.Apply(data, applyTimeout)
-	err := f.Error()
+	// Raft never answers a future still queued when it shuts down, so
+	// wait for it only while the store is open.
+	errCh := make(chan error, 1)
+	go func() { errCh <- f.Error() }()
+	var err error
+	select {
+	case err = <-errCh:
+	case <-s.done:
+		return errClosed
+	}
 	switch {
 	case err == nil:
 		return nil

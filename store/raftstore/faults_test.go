@@ -61,6 +61,10 @@ func (c *cluster) assertConverged(t *testing.T, acked []string) state {
 		}
 		for i := 1; i < len(states); i++ {
 			if states[i].rev != states[0].rev || !maps.Equal(states[i].objects, states[0].objects) {
+				for j, m := range members {
+					t.Logf("member %s: revision %d, applied index %d, last index %d, %d objects, %d batch ids, %d snapshots restored",
+						m.ID(), states[j].rev, m.raft.AppliedIndex(), m.raft.LastIndex(), len(states[j].objects), len(m.fsm.dedup.set), m.fsm.restores)
+				}
 				return fmt.Errorf("member %s at revision %d with %d objects, member %s at %d with %d",
 					members[0].ID(), states[0].rev, len(states[0].objects), members[i].ID(), states[i].rev, len(states[i].objects))
 			}

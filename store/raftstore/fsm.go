@@ -195,24 +195,24 @@ func (f *fsm) applyCommand(c *raftpb.Command) cmdResult {
 // The stream is a header (the count of remembered batch ids, then the ids,
 // 16 bytes each, oldest first) followed by memstore's snapshot.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	// The header is built here, on the FSM goroutine, so it matches the
+	// state; it is written just before memstore's first byte, which
+	// memstore writes only after it has copied its tree.
+	ids := f.dedup.ordered()
+	hdr := make([]byte, 8, 8+16*len(ids))
+	binary.BigEndian.PutUint64(hdr, uint64(len(ids)))
+	for _, id := range ids {
+		hdr = binary.BigEndian.AppendUint64(hdr, id.hi)
+		hdr = binary.BigEndian.AppendUint64(hdr, id.lo)
+	}
 	pr, pw := io.Pipe()
 	captured := make(chan struct{})
 	done := make(chan error, 1)
-	w := &firstWrite{w: pw, first: captured}
-	ids := f.dedup.ordered()
+	w := &firstWrite{w: pw, first: captured, prefix: hdr}
 	go func() {
-		bw := bufio.NewWriterSize(w, 64<<10)
-		var b [16]byte
-		binary.BigEndian.PutUint64(b[:8], uint64(len(ids)))
-		_, _ = bw.Write(b[:8])
-		for _, id := range ids {
-			binary.BigEndian.PutUint64(b[:8], id.hi)
-			binary.BigEndian.PutUint64(b[8:], id.lo)
-			_, _ = bw.Write(b[:])
-		}
-		_, err := f.mem.Snapshot(bw)
+		_, err := f.mem.Snapshot(w)
 		if err == nil {
-			err = bw.Flush()
+			err = w.flushPrefix()
 		}
 		w.signal()
 		pw.CloseWithError(err)
@@ -228,17 +228,32 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	return &fsmSnapshot{r: pr, done: done, enc: f.enc}, nil
 }
 
-// firstWrite closes first on the first Write (or on signal).
+// firstWrite closes first on the first Write (or on signal), and writes
+// prefix before the first bytes.
 type firstWrite struct {
-	w     io.Writer
-	first chan struct{}
-	once  sync.Once
+	w      io.Writer
+	first  chan struct{}
+	once   sync.Once
+	prefix []byte
 }
 
 func (w *firstWrite) signal() { w.once.Do(func() { close(w.first) }) }
 
+func (w *firstWrite) flushPrefix() error {
+	if w.prefix == nil {
+		return nil
+	}
+	p := w.prefix
+	w.prefix = nil
+	_, err := w.w.Write(p)
+	return err
+}
+
 func (w *firstWrite) Write(p []byte) (int, error) {
 	w.signal()
+	if err := w.flushPrefix(); err != nil {
+		return 0, err
+	}
 	return w.w.Write(p)
 }
 

@@ -74,11 +74,15 @@ func (h *history) add(op porcupine.Operation) {
 
 // TestLinearizableUnderFaults records a concurrent history of puts
 // (Update) and linearizable gets on every member while the leader is
-// killed and restarted and a follower is partitioned and healed, and
-// checks it with porcupine. Writes whose outcome is unknown (an error) are
-// recorded as never returning: they may or may not have happened.
+// killed and restarted, a follower is partitioned long enough that it
+// catches up by snapshot install when healed, and every member is
+// restarted from disk, and checks it with porcupine. Writes whose outcome
+// is unknown (an error) are recorded as never returning: they may or may
+// not have happened.
 func TestLinearizableUnderFaults(t *testing.T) {
-	c := newCluster(t, 3, nil)
+	c := newCluster(t, 3, func(cfg *Config) {
+		cfg.SnapshotThreshold, cfg.SnapshotInterval, cfg.TrailingLogs = 64, 100*time.Millisecond, 16
+	})
 	keys := []string{"k0", "k1", "k2"}
 	ctx := testCtx(t, time.Minute)
 	for _, k := range keys {
@@ -148,9 +152,30 @@ func TestLinearizableUnderFaults(t *testing.T) {
 	c.start(leader)
 	waitOps(100)
 	f := c.follower()
-	c.get(f).mux.setBlocked(true)
+	lag := c.get(f)
+	lag.mux.setBlocked(true)
+	waitOps(300)
+	// Make sure the log the follower missed is gone behind a snapshot.
+	eventually(t, 30*time.Second, "snapshot on the leader", func() error {
+		return c.get(c.waitLeader(15 * time.Second)).Snapshot(ctx)
+	})
+	lag.mux.setBlocked(false)
 	waitOps(100)
-	c.get(f).mux.setBlocked(false)
+	eventually(t, 30*time.Second, "the partitioned follower installs a snapshot", func() error {
+		lag.fsm.mu.Lock()
+		defer lag.fsm.mu.Unlock()
+		if lag.fsm.restores == 0 {
+			return errors.New("no snapshot installed")
+		}
+		return nil
+	})
+	for i := range c.cfgs {
+		c.stop(i)
+	}
+	for i := range c.cfgs {
+		c.start(i)
+	}
+	c.waitLeader(15 * time.Second)
 	waitOps(100)
 	stop.Store(true)
 	wg.Wait()

@@ -402,6 +402,8 @@ func (s *Store) waitFuture(ctx context.Context, f raft.Future) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-s.done:
+		return errClosed
 	}
 }
 
