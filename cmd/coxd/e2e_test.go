@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/cmd/coxd/daemon"
 	"github.com/coxswain-io/coxswain/network"
 	"github.com/coxswain-io/coxswain/network/nettest"
 	"github.com/coxswain-io/coxswain/runtime/imagetest"
@@ -41,7 +42,7 @@ const envRunCoxd = "COXD_TEST_RUN_COXD"
 func TestMain(m *testing.M) {
 	if os.Getenv(envRunCoxd) == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := run(ctx, os.Args[1:], os.Stderr)
+		code := daemon.Run(ctx, os.Args[1:], os.Stderr, daemon.Options{})
 		stop()
 		os.Exit(code)
 	}

@@ -4,11 +4,15 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/cmd/coxd/daemon"
 	"github.com/coxswain-io/coxswain/examples/customcontroller/website"
 	"github.com/coxswain-io/coxswain/orchestrator/testenv"
 	"github.com/coxswain-io/coxswain/store"
@@ -51,4 +55,77 @@ func TestRunAgainstRemoteAPI(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("run: %v", err)
 	}
+}
+
+// TestRunAgainstCoxd runs a coxd control-plane member that serves the
+// Website kind (daemon.Run with website.Registry(), as
+// examples/customcontroller/coxd does) and the controller against its API.
+// There is no node, so the test checks what the controller itself does: a
+// Deployment and a Service owned by the Website, and the Service's address
+// in the Website's status.
+func TestRunAgainstCoxd(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	coxd := make(chan int, 1)
+	var logs strings.Builder
+	var mu sync.Mutex
+	go func() {
+		coxd <- daemon.Run(ctx, []string{"server", "-data-dir", t.TempDir(), "-api-addr", addr, "-health-addr", "127.0.0.1:0", "-log-level", "error"},
+			lockedWriter{&mu, &logs}, daemon.Options{Registry: website.Registry()})
+	}()
+	client, err := remote.NewClient(remote.ClientConfig{Servers: []string{"http://" + addr}, Registry: website.Registry(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl := make(chan error, 1)
+	go func() {
+		ctl <- run(ctx, []string{"http://" + addr}, "", "", "127.0.0.1:0", false, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	site := &website.Website{Metadata: &api.ObjectMeta{Name: "docs", Namespace: "default"}, Spec: &website.WebsiteSpec{Replicas: 1}}
+	for {
+		_, err := store.For[*website.Website](client).Create(ctx, site)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			mu.Lock()
+			t.Fatalf("create: %v\ncoxd:\n%s", err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	got, err := testenv.UntilObject(ctx, client, "default", "docs", func(w *website.Website) bool {
+		return w.GetStatus().GetClusterIp() != ""
+	})
+	if err != nil {
+		t.Fatalf("status never showed the Service's address: %v", err)
+	}
+	dep, err := store.For[*api.Deployment](client).Get(ctx, "default", "docs")
+	if err != nil || dep.GetMetadata().GetOwnerReferences()[0].GetUid() != got.GetMetadata().GetUid() {
+		t.Errorf("deployment %v %v", dep.GetMetadata(), err)
+	}
+	cancel()
+	if code := <-coxd; code != 0 {
+		mu.Lock()
+		t.Errorf("coxd exit %d\n%s", code, logs.String())
+	}
+	<-ctl
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -1,9 +1,10 @@
-package main
+package daemon
 
 import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/coxswain-io/coxswain/api"
 	"io"
 	"net"
 	"os"
@@ -17,6 +18,8 @@ import (
 type Config struct {
 	// Mode is "server", "node" or "all".
 	Mode string
+	// Registry is the kinds served (Options.Registry).
+	Registry *api.Registry
 
 	// Common.
 	ConfigFile string

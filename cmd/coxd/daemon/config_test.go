@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"io"
@@ -72,15 +72,15 @@ func TestConfigErrors(t *testing.T) {
 
 func TestRunUsage(t *testing.T) {
 	var out strings.Builder
-	if code := run(t.Context(), nil, &out); code != exitUsage || !strings.Contains(out.String(), "server") {
+	if code := Run(t.Context(), nil, &out, Options{}); code != exitUsage || !strings.Contains(out.String(), "server") {
 		t.Errorf("no args: %d %s", code, out.String())
 	}
 	out.Reset()
-	if code := run(t.Context(), []string{"bogus"}, &out); code != exitUsage {
+	if code := Run(t.Context(), []string{"bogus"}, &out, Options{}); code != exitUsage {
 		t.Errorf("bogus mode: %d", code)
 	}
 	out.Reset()
-	if code := run(t.Context(), []string{"node", "-h"}, &out); code != exitOK || !strings.Contains(out.String(), "-node-name") {
+	if code := Run(t.Context(), []string{"node", "-h"}, &out, Options{}); code != exitOK || !strings.Contains(out.String(), "-node-name") {
 		t.Errorf("node -h: %d %s", code, out.String())
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -25,7 +25,7 @@ import (
 
 // runNodeMode runs a node agent against the API servers of cfg.
 func runNodeMode(ctx context.Context, cfg *Config, log *slog.Logger) error {
-	cc := remote.ClientConfig{Servers: cfg.servers(), Token: cfg.Token, Logger: log.With("component", "client")}
+	cc := remote.ClientConfig{Servers: cfg.servers(), Token: cfg.Token, Registry: cfg.Registry, Logger: log.With("component", "client")}
 	if cfg.TokenPath != "" {
 		b, err := os.ReadFile(cfg.TokenPath)
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -57,6 +57,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*raftstore.S
 		Addr:          cfg.RaftAddr,
 		AdvertiseAddr: cfg.RaftAdvertise,
 		Bootstrap:     cfg.Bootstrap,
+		Registry:      cfg.Registry,
 		Logger:        log.With("component", "raftstore"),
 	}
 	for _, p := range peers {
@@ -310,7 +311,7 @@ func selfClientConfig(cfg *Config) (remote.ClientConfig, error) {
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	cc := remote.ClientConfig{Servers: []string{"http://" + net.JoinHostPort(host, port)}}
+	cc := remote.ClientConfig{Servers: []string{"http://" + net.JoinHostPort(host, port)}, Registry: cfg.Registry}
 	if cfg.TLSCert != "" {
 		cc.Servers[0] = "https://" + net.JoinHostPort(host, port)
 		t, err := remote.ClientTLS(cfg.TLSCert, "", "")
