@@ -289,9 +289,15 @@ func TestPersistentVolumeClaimOutlivesPod(t *testing.T) {
 			if b, err := os.ReadFile(filepath.Join(dir, "f")); err != nil || string(b) != "written-by-writer\n" {
 				t.Fatalf("volume content after the pod is gone: %q %v", b, err)
 			}
-			_, id = e.run(t, withClaim("reader", idle))
+			// The reader mounts the claim read-only.
+			reader := withClaim("reader", idle)
+			reader.Spec.Volumes[0].PersistentVolumeClaim.ReadOnly = true
+			_, id = e.run(t, reader)
 			if got := mustExec(t, e.node.rt, id, "cat /data/f"); got != "written-by-writer\n" {
 				t.Errorf("the new pod reads %q", got)
+			}
+			if out, code, err := execIn(ctx, e.node.rt, id, "echo x > /data/g"); err != nil || code == 0 {
+				t.Errorf("wrote through a read-only claim: code %d err %v: %s", code, err, out)
 			}
 			e.remove(t, "reader")
 			e.checkClean(t)
