@@ -8,6 +8,7 @@ import (
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/volumebinding"
 	"github.com/coxswain-io/coxswain/orchestrator/testenv"
+	"github.com/coxswain-io/coxswain/store"
 )
 
 // A 3Gi claim binds to the smallest volume that holds it.
@@ -30,6 +31,19 @@ func ExampleAdd() {
 		}); err != nil {
 			panic(err)
 		}
+	}
+	// Wait until the controller has seen every volume (it marks them
+	// Available), so the claim chooses among all three.
+	if err := testenv.UntilTyped(ctx, env.Store, store.ListOptions{}, func(pvs []*api.PersistentVolume) bool {
+		n := 0
+		for _, pv := range pvs {
+			if pv.GetStatus().GetPhase() == volumebinding.VolumeAvailable {
+				n++
+			}
+		}
+		return n == 3
+	}); err != nil {
+		panic(err)
 	}
 	noClass := ""
 	if _, err := env.Store.Create(ctx, &api.PersistentVolumeClaim{

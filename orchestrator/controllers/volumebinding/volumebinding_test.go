@@ -87,6 +87,23 @@ func boundTo(ctx context.Context, t *testing.T, s store.Store, claimName string)
 	return v
 }
 
+// available waits until n volumes are Available: the controller has seen
+// them, so a claim created next chooses among all of them.
+func available(ctx context.Context, t *testing.T, s store.Store, n int) {
+	t.Helper()
+	if err := testenv.UntilTyped(ctx, s, store.ListOptions{}, func(pvs []*api.PersistentVolume) bool {
+		c := 0
+		for _, pv := range pvs {
+			if pv.GetStatus().GetPhase() == volumebinding.VolumeAvailable {
+				c++
+			}
+		}
+		return c == n
+	}); err != nil {
+		t.Fatalf("want %d available volumes: %v", n, err)
+	}
+}
+
 func phaseOf(ctx context.Context, t *testing.T, s store.Store, claimName string) string {
 	t.Helper()
 	c, err := testenv.UntilObject(ctx, s, "default", claimName, func(c *api.PersistentVolumeClaim) bool {
@@ -110,6 +127,7 @@ func TestSmallestFitAndPending(t *testing.T) {
 		pv("fast", "4Gi", "fast", "Retain"),
 		pv("shared", "50Gi", "slow", "Retain", "ReadWriteMany"),
 	)
+	available(ctx, t, env.Store, 5)
 	create(ctx, t, env.Store, claim("db", "3Gi", ptr("slow")))
 	if got := boundTo(ctx, t, env.Store, "db"); got != "medium" {
 		t.Fatalf("3Gi claim bound to %s, want medium (smallest fit)", got)
@@ -127,6 +145,7 @@ func TestSmallestFitAndPending(t *testing.T) {
 	if got := boundTo(ctx, t, env.Store, "huge"); got != "xl" {
 		t.Fatalf("pending claim bound to %s, want xl", got)
 	}
+	available(ctx, t, env.Store, 3) // small, large and fast are left
 	create(ctx, t, env.Store, claim("next", "1Gi", ptr("slow")))
 	if got := boundTo(ctx, t, env.Store, "next"); got != "small" {
 		t.Fatalf("1Gi claim bound to %s, want small", got)
