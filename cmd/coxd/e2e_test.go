@@ -143,7 +143,8 @@ func startCluster(t *testing.T, nodeNS string) *cluster {
 	c.cmd = exec.Command("nsenter", "--net="+c.nodeNS, os.Args[0], "all",
 		"-data-dir", c.dataDir, "-api-addr", c.api, "-health-addr", "127.0.0.1:0",
 		"-node-name", "e2e-node", "-cgroup-root", c.cgroupRoot,
-		"-cni-bin-dir", nettest.CNIPluginDir(t), "-node-api-addr", "127.0.0.1:10255")
+		"-cni-bin-dir", nettest.CNIPluginDir(t), "-node-api-addr", "127.0.0.1:10255",
+		"-dns-addr", "0.0.0.0:53")
 	c.cmd.Env = append(os.Environ(), envRunCoxd+"=1")
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	if err := c.cmd.Start(); err != nil {
@@ -411,6 +412,14 @@ func TestCoxdAllEndToEnd(t *testing.T) {
 	if out := c.mustCtl("exec", name, "--", "cat", "/www/index.html"); !strings.Contains(out, "hello from "+name) {
 		t.Errorf("exec output %q", out)
 	}
+	// Cluster DNS answers the Service's name with its cluster IP.
+	c.eventually("service name resolves in a pod", 30*time.Second, func() error {
+		out, err := c.ctl("exec", name, "--", "nslookup", "web.default.svc.cluster.local")
+		if err != nil || !strings.Contains(out, clusterIP) {
+			return fmt.Errorf("nslookup: %v: %s", err, out)
+		}
+		return nil
+	})
 	if out := c.mustCtl("describe", "deployment", "web"); !strings.Contains(out, "Name:") || !strings.Contains(out, "Events:") {
 		t.Errorf("describe:\n%s", out)
 	}

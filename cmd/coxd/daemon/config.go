@@ -74,6 +74,9 @@ type Config struct {
 	NodeAPIAddr   string
 	NodeAPIURL    string
 	Heartbeat     time.Duration
+	DNSAddr       string
+	ClusterDNS    string
+	DNSUpstream   string
 }
 
 // defaultConfig returns the defaults of every setting.
@@ -162,6 +165,9 @@ func (c *Config) flags(mode string, out io.Writer) *flag.FlagSet {
 		fs.BoolVar(&c.Routes, "routes", c.Routes, "keep host-gw routes to the other nodes' pod CIDRs")
 		fs.StringVar(&c.NodeAPIAddr, "node-api-addr", c.NodeAPIAddr, "address of the node's logs and exec endpoint (empty: off)")
 		fs.StringVar(&c.NodeAPIURL, "node-api-url", c.NodeAPIURL, "URL clients reach the node API at (default http:// plus -node-api-addr, with -node-ip for an unspecified host)")
+		fs.StringVar(&c.DNSAddr, "dns-addr", c.DNSAddr, "run cluster DNS on this address (e.g. 0.0.0.0:53 in a node namespace; empty: no DNS)")
+		fs.StringVar(&c.ClusterDNS, "cluster-dns", c.ClusterDNS, "nameserver IP written into pods' resolv.conf (default: the pod bridge's gateway when -dns-addr is set)")
+		fs.StringVar(&c.DNSUpstream, "dns-upstream", c.DNSUpstream, "resolvers (host:port, comma-separated) for names outside the cluster domain")
 		fs.BoolVar(&c.CleanupOnExit, "cleanup-on-exit", c.CleanupOnExit, "on exit, remove the proxy's rules and this node's routes (pods are left for the next start to adopt)")
 	}
 	fs.Usage = func() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/network/cni"
+	"github.com/coxswain-io/coxswain/network/dns"
 	"github.com/coxswain-io/coxswain/network/proxy"
 	"github.com/coxswain-io/coxswain/network/routes"
 	"github.com/coxswain-io/coxswain/orchestrator/agent"
@@ -88,7 +90,20 @@ func runNode(ctx context.Context, cfg *Config, st store.Store, verify remote.Cli
 	if err != nil {
 		return fmt.Errorf("cni: %w", err)
 	}
+	clusterDNS := cfg.ClusterDNS
+	if clusterDNS == "" && cfg.DNSAddr != "" {
+		// The bridge's address, the first of the pod CIDR, is what pods
+		// reach the node's namespace at.
+		if p, err := netip.ParsePrefix(podCIDR); err == nil {
+			clusterDNS = p.Masked().Addr().Next().String()
+		}
+	}
+	var dnsServers []string
+	if clusterDNS != "" {
+		dnsServers = []string{clusterDNS}
+	}
 	ag, err := agent.New(ctx, agent.Config{
+		ClusterDNS:        dnsServers,
 		NodeName:          cfg.NodeName,
 		Store:             st,
 		Runtime:           rt,
@@ -117,6 +132,19 @@ func runNode(ctx context.Context, cfg *Config, st store.Store, verify remote.Cli
 			return fmt.Errorf("proxy: %w", err)
 		}
 		parts["proxy"] = px.Start
+	}
+	if cfg.DNSAddr != "" {
+		var upstream []string
+		for _, u := range strings.Split(cfg.DNSUpstream, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				upstream = append(upstream, u)
+			}
+		}
+		d, err := dns.New(dns.Config{Store: st, Addr: cfg.DNSAddr, NetNS: cfg.NetNS, Upstream: upstream})
+		if err != nil {
+			return fmt.Errorf("dns: %w", err)
+		}
+		parts["dns"] = d.Start
 	}
 	if cfg.ServiceCIDR != "" {
 		sr := &serviceRoute{cidr: cfg.ServiceCIDR, bridge: "cx0", netns: cfg.NetNS, log: log}
