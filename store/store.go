@@ -240,6 +240,11 @@ func (t EventType) String() string {
 }
 
 // Event is one change seen by a watch.
+//
+// An event's Object and PrevObject are shared and read-only: a backend may
+// hand the same object to every watcher that receives the event (memstore
+// hands out its stored states, with no copy per delivery), so a consumer
+// must not modify them; clone one (api.Clone) to change it.
 type Event struct {
 	Type EventType
 	// Object is the new state; for EventDeleted the last state before

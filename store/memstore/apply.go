@@ -30,12 +30,17 @@ type event struct {
 	// rec and ver are the record and version the write made.
 	rec *record
 	ver *version
+	// left is prev with resourceVersion rev, the Deleted object of a
+	// watcher the change takes out of its filter; made on first need, under
+	// the watch hub's mu.
+	left api.Object
 }
 
 // planned is the effect of one op, computed before anything is committed.
 type planned struct {
 	ki     *kindInfo
 	key    string
+	rec    *record    // the key's record, if it has one
 	cur    api.Object // state before; nil if absent
 	next   api.Object // state after; nil when deleted
 	typ    store.EventType
@@ -58,7 +63,11 @@ func (s *Store) Apply(cmd *Command) ([]api.Object, error) {
 	}
 	s.mu.Lock()
 	rev := s.rev + 1
-	plans := make([]planned, len(cmd.ops))
+	var one [1]planned
+	plans := one[:]
+	if len(cmd.ops) != 1 {
+		plans = make([]planned, len(cmd.ops))
+	}
 	anyWrite := false
 	for i := range cmd.ops {
 		if err := s.plan(&plans[i], &cmd.ops[i], cmd.time, rev); err != nil {
@@ -105,7 +114,7 @@ func (s *Store) plan(p *planned, op *cmdOp, now, rev int64) error {
 	}
 	p.ki = ki
 	p.key = key(op.kind, op.ns, op.name)
-	p.cur, _ = s.current(p.key)
+	p.cur, p.rec = s.current(p.key)
 	what := func() string { return op.kind + " " + nsName(op.ns, op.name) }
 	if op.typ != store.OpCreate && p.cur == nil {
 		if op.typ == store.OpCheck {
@@ -295,7 +304,11 @@ func (s *Store) commit(plans []planned, now, rev int64) {
 			continue
 		}
 		v := &version{rev: rev, obj: p.next}
-		rec, ok := s.tree.Get(&record{key: p.key})
+		rec, ok := p.rec, p.rec != nil
+		if !ok {
+			// A transaction's earlier op may have made the record.
+			rec, ok = s.tree.Get(&record{key: p.key})
+		}
 		if ok {
 			v.prev.Store(rec.head.Load())
 			rec.head.Store(v)

@@ -30,6 +30,7 @@ import (
 type Command struct {
 	time          int64
 	ops           []cmdOp
+	one           [1]cmdOp // backs ops for the common single-op command
 	compact       int64
 	compactBefore int64
 }
@@ -56,7 +57,12 @@ func (s *Store) Prepare(ctx context.Context, ops ...store.Op) (*Command, error) 
 	if len(ops) == 0 {
 		return nil, store.Errorf(store.ErrInvalid, "no operations")
 	}
-	cmd := &Command{time: s.cfg.clock().UnixNano(), ops: make([]cmdOp, 0, len(ops))}
+	cmd := &Command{time: s.cfg.clock().UnixNano()}
+	if len(ops) == 1 {
+		cmd.ops = cmd.one[:0]
+	} else {
+		cmd.ops = make([]cmdOp, 0, len(ops))
+	}
 	for i, op := range ops {
 		c, err := s.prepareOp(op)
 		if err != nil {

@@ -422,34 +422,46 @@ func (w *watcher) matches(obj api.Object) bool {
 
 // offer filters ev for w and queues the resulting event, if any. It
 // returns false when w is closed (or just got cancelled for being slow).
+// Called with the hub's mu held (which also guards ev.left).
 func (w *watcher) offer(ev *event) bool {
-	if ev.rev <= w.after {
+	// The history replayed at registration holds every kind's events.
+	if ev.rev <= w.after || ev.kind != w.kind {
 		return true
 	}
+	// Event objects are the stored, immutable states, shared by every
+	// watcher that receives the event (see store.Event): no copy per
+	// delivery.
 	var out store.Event
 	switch ev.typ {
 	case store.EventAdded:
 		if !w.matches(ev.obj) {
 			return true
 		}
-		out = store.Event{Type: store.EventAdded, Object: clone(ev.obj)}
+		out = store.Event{Type: store.EventAdded, Object: ev.obj}
 	case store.EventDeleted:
 		if !w.matches(ev.prev) {
 			return true
 		}
-		out = store.Event{Type: store.EventDeleted, Object: clone(ev.obj), PrevObject: clone(ev.prev)}
+		out = store.Event{Type: store.EventDeleted, Object: ev.obj, PrevObject: ev.prev}
 	default:
 		was, is := w.matches(ev.prev), w.matches(ev.obj)
 		switch {
 		case was && is:
-			out = store.Event{Type: store.EventModified, Object: clone(ev.obj), PrevObject: clone(ev.prev)}
+			out = store.Event{Type: store.EventModified, Object: ev.obj, PrevObject: ev.prev}
 		case is:
-			out = store.Event{Type: store.EventAdded, Object: clone(ev.obj)}
+			out = store.Event{Type: store.EventAdded, Object: ev.obj}
 		case was:
-			// Leaving the filter: the last state that matched, at this revision.
-			obj := clone(ev.prev)
-			api.Meta(obj).ResourceVersion = ev.rev
-			out = store.Event{Type: store.EventDeleted, Object: obj, PrevObject: clone(ev.prev)}
+			// Leaving the filter: the last state that matched, at this
+			// revision. Made once per event, shared by every watcher it
+			// leaves.
+			if ev.left == nil {
+				ki, err := w.hub.s.kind(ev.kind)
+				if err != nil {
+					return true // the kind was resolved when the event was written
+				}
+				ev.left = shallowWithMeta(ki, ev.prev, ev.rev)
+			}
+			out = store.Event{Type: store.EventDeleted, Object: ev.left, PrevObject: ev.prev}
 		default:
 			return true
 		}

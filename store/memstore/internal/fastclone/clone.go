@@ -18,6 +18,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"google.golang.org/protobuf/proto"
@@ -81,9 +82,13 @@ type op struct {
 
 type plan struct {
 	typ reflect.Type
-	ops []op
-	ok  bool
+	// arrays[n] caches [n]typ for the common short repeated fields.
+	arrays [maxArray + 1]atomic.Value
+	ops    []op
+	ok     bool
 }
+
+const maxArray = 16
 
 var (
 	plans   sync.Map // reflect.Type -> *plan
@@ -228,6 +233,41 @@ func (p *plan) newCopy(src unsafe.Pointer) unsafe.Pointer {
 	return dst
 }
 
+// copySlice copies a repeated message field. The copies of a field's
+// elements share one allocation (a []T), so a field of n messages costs two
+// allocations rather than n+1.
+func (p *plan) copySlice(v []unsafe.Pointer) []unsafe.Pointer {
+	n := make([]unsafe.Pointer, len(v))
+	if len(v) < 2 || len(v) > maxArray || !p.ok {
+		for j, e := range v {
+			if e != nil {
+				n[j] = p.newCopy(e)
+			}
+		}
+		return n
+	}
+	slab := reflect.New(p.arrayOf(len(v))).UnsafePointer()
+	size := p.typ.Size()
+	for j, e := range v {
+		if e != nil {
+			d := unsafe.Add(slab, uintptr(j)*size)
+			p.copy(d, e)
+			n[j] = d
+		}
+	}
+	return n
+}
+
+// arrayOf returns the type [n]T for the plan's T (n <= maxArray).
+func (p *plan) arrayOf(n int) reflect.Type {
+	if t, ok := p.arrays[n].Load().(reflect.Type); ok {
+		return t
+	}
+	t := reflect.ArrayOf(n, p.typ)
+	p.arrays[n].Store(t)
+	return t
+}
+
 // copy deep-copies the struct at src into the zero struct at dst.
 func (p *plan) copy(dst, src unsafe.Pointer) {
 	for i := range p.ops {
@@ -256,13 +296,7 @@ func (p *plan) copy(dst, src unsafe.Pointer) {
 			}
 		case kMsgSlice:
 			if v := *(*[]unsafe.Pointer)(s); v != nil {
-				n := make([]unsafe.Pointer, len(v))
-				for j, e := range v {
-					if e != nil {
-						n[j] = o.sub.newCopy(e)
-					}
-				}
-				*(*[]unsafe.Pointer)(d) = n
+				*(*[]unsafe.Pointer)(d) = o.sub.copySlice(v)
 			}
 		case kMapSS:
 			if v := *(*map[string]string)(s); v != nil {
