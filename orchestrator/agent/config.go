@@ -36,6 +36,11 @@ type Config struct {
 	// RootDir holds the agent's per-pod directories (volumes) and the pod
 	// network namespaces it creates. Required, absolute.
 	RootDir string
+	// HostNetNS is the network namespace of hostNetwork pods: the node's
+	// own, where its NodeIP lives. Empty: the agent's own namespace. Set it
+	// when the node's network is another namespace (the NodeNetNS given to
+	// network/cni, as for several nodes on one host).
+	HostNetNS string
 
 	// Labels are added to the Node's labels (besides kubernetes.io/hostname,
 	// kubernetes.io/os and kubernetes.io/arch).

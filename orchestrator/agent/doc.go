@@ -30,8 +30,8 @@
 //     makes the pod's network namespace (under RootDir/netns), calls
 //     PodNetwork.SetUp and hands the namespace to the runtime; without one
 //     the runtime gives the pod a namespace with only loopback and the pod
-//     has no IP; a hostNetwork pod joins the agent's own namespace and
-//     reports the node's IP;
+//     has no IP; a hostNetwork pod joins the node's namespace
+//     (Config.HostNetNS, default the agent's own) and reports the node's IP;
 //  4. init containers run one at a time, in order, each to exit 0;
 //  5. app containers are started, and restarted per restartPolicy
 //     (Always, OnFailure, Never). Restarts are in place (same sandbox,

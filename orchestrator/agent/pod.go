@@ -398,8 +398,11 @@ func (a *Agent) createSandbox(ctx context.Context, pod *api.Pod, st *podState, a
 	var podIP string
 	switch {
 	case pod.GetSpec().GetHostNetwork():
-		// The pod shares the agent's network namespace and the node's IP.
-		cfg.NetNSPath = fmt.Sprintf("/proc/%d/ns/net", os.Getpid())
+		// The pod shares the node's network namespace and IP.
+		cfg.NetNSPath = a.cfg.HostNetNS
+		if cfg.NetNSPath == "" {
+			cfg.NetNSPath = fmt.Sprintf("/proc/%d/ns/net", os.Getpid())
+		}
 		podIP = a.nodeIP
 		cfg.Annotations[annotationPodIP] = podIP
 	case a.cfg.Network != nil:
