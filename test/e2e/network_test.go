@@ -143,6 +143,7 @@ func (c *cluster) startAgent(t *testing.T, n *node) {
 	}
 	n.start(t, c.st, func(cfg *agent.Config) {
 		cfg.Network = netw
+		cfg.HostNetNS = n.ns
 		cfg.ClusterDNS = []string{c.nodes[0].ip}
 	})
 }
@@ -375,6 +376,33 @@ func TestTwoNodeServices(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitGone(t, c.st, "default", "hostport")
+	})
+
+	t.Run("HostNetworkPod", func(t *testing.T) {
+		hn := c.webPod("hostnet", b)
+		delete(hn.Metadata.Labels, "app")
+		hn.Spec.HostNetwork = true
+		if _, err := c.st.Create(ctx, hn); err != nil {
+			t.Fatal(err)
+		}
+		got := waitPod(t, c.st, "default", "hostnet", "ready", podReady)
+		if ip := got.GetStatus().GetPodIp(); ip != b.ip {
+			t.Errorf("hostNetwork pod IP %s, want the node's %s", ip, b.ip)
+		}
+		if out := mustExec(t, b.rt, containerID(t, got, "main"), "ip -4 -o addr show eth0"); !strings.Contains(out, b.ip+"/") {
+			t.Errorf("the hostNetwork pod is not in its node's namespace: %s", out)
+		}
+		url := "http://" + b.ip + ":8080/"
+		eventually(t, 20*time.Second, "outside GET "+url, func() (bool, string) {
+			tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			out, err := nettest.Run(tctx, c.sw, "timeout", "2", "busybox", "wget", "-q", "-O-", url)
+			return err == nil && strings.TrimSpace(out) == "hostnet", fmt.Sprint(out, err)
+		})
+		if _, err := c.st.Delete(ctx, api.KindPod, "default", "hostnet", store.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, c.st, "default", "hostnet")
 	})
 
 	t.Run("NetworkProbes", func(t *testing.T) {
