@@ -165,13 +165,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, reconcile.Terminal(err)
 	}
 	now := r.clock.Now()
+	// Jobs just created run, whether or not the cache shows them yet; read
+	// them before the cache, so a Job reaching it in between is not missed.
+	pending := r.pending(req.String(), req.Namespace)
 	owned, err := r.jobs.ByIndex(informer.IndexOwner, cj.GetMetadata().GetUid())
 	if err != nil {
 		return reconcile.Result{}, err
 	}
 	var active, succeeded, failed []*api.Job
-	// Jobs just created run, whether or not the cache shows them yet.
-	active = append(active, r.pending(req.String(), req.Namespace)...)
+	for _, j := range pending {
+		if !slices.ContainsFunc(owned, func(o *api.Job) bool { return o.GetMetadata().GetName() == j.GetMetadata().GetName() }) {
+			active = append(active, j)
+		}
+	}
 	for _, j := range owned {
 		if j.GetMetadata().GetDeletionTimestamp() != nil {
 			continue

@@ -174,6 +174,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	now := r.opts.Clock.Now()
 	hash := TemplateHash(ds.GetSpec().GetTemplate())
+	// Check the expectations before reading the pods: a pod that reaches
+	// the cache in between is then in the list too.
+	synced := r.satisfied(key, req.Namespace, now)
 	owned, err := r.pods.ByIndex(informer.IndexOwner, ds.GetMetadata().GetUid())
 	if err != nil {
 		return reconcile.Result{}, err
@@ -278,7 +281,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			errs = errors.Join(errs, fmt.Errorf("delete pod %s: %w", m.GetName(), err))
 		}
 	}
-	if r.satisfied(key, req.Namespace, now) {
+	if synced {
 		for _, node := range createOn {
 			created, err := r.store.Create(ctx, newPod(ds, node, hash))
 			if err != nil {

@@ -186,6 +186,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return r.cleanup(ctx, j, now)
 	}
 	v := viewOf(j)
+	// Check the expectations before reading the pods: a pod that reaches
+	// the cache in between is then in the list too.
+	synced := r.satisfied(req.String(), req.Namespace, now)
 	owned, err := r.pods.ByIndex(informer.IndexOwner, j.GetMetadata().GetUid())
 	if err != nil {
 		return reconcile.Result{}, err
@@ -250,7 +253,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	case v.suspended:
 		errs = r.deleteAll(ctx, active)
 		active = nil
-	case r.satisfied(req.String(), req.Namespace, now):
+	case synced:
 		var after time.Duration
 		active, after, err = r.manage(ctx, j, v, active, done, int32(len(succeeded)), failed, failures, now)
 		errs = errors.Join(errs, err)
