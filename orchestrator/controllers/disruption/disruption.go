@@ -291,10 +291,23 @@ func Add(mgr *manager.Manager, opts Options) error {
 		}
 		return out
 	}
+	// A scale change of a controller changes expectedPods of the budgets
+	// of its namespace.
+	inNamespace := func(_ context.Context, obj api.Object) []reconcile.Request {
+		var out []reconcile.Request
+		for _, pdb := range r.pdbs.List() {
+			if pdb.GetMetadata().GetNamespace() == obj.GetMetadata().GetNamespace() {
+				out = append(out, handler.RequestFor(pdb))
+			}
+		}
+		return out
+	}
 	return builder.ControllerManagedBy(mgr).
 		Named("disruption").
 		For(api.KindPodDisruptionBudget).
 		Watches(api.KindPod, podToPDBs).
+		Watches(api.KindReplicaSet, inNamespace).
+		Watches(api.KindReplicationController, inNamespace).
 		WithWorkers(opts.Workers).
 		Complete(r)
 }
