@@ -35,6 +35,8 @@ type Config struct {
 	RaftAdvertise string
 	Bootstrap     bool
 	Peers         string // id=host:port,...
+	Join          string // API URLs of a running cluster to join
+	JoinToken     string
 
 	// Server: the API.
 	APIAddr   string
@@ -126,6 +128,8 @@ func (c *Config) flags(mode string, out io.Writer) *flag.FlagSet {
 		fs.StringVar(&c.RaftAdvertise, "raft-advertise", c.RaftAdvertise, "address the other members reach this one at (default -raft-addr)")
 		fs.BoolVar(&c.Bootstrap, "bootstrap", c.Bootstrap, "start a new cluster whose voters are -peers (with no state only)")
 		fs.StringVar(&c.Peers, "peers", c.Peers, "initial voters of a bootstrapped cluster: id=host:port,... (this member included)")
+		fs.StringVar(&c.Join, "join", c.Join, "API URLs (comma-separated) of a running cluster this new member asks to be added to (needs -raft-addr)")
+		fs.StringVar(&c.JoinToken, "join-token", c.JoinToken, "bearer token for -join")
 		fs.StringVar(&c.APIAddr, "api-addr", c.APIAddr, "address of the remote API")
 		fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate of the API (with -tls-key: serve HTTPS)")
 		fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM key of the API")
@@ -198,6 +202,9 @@ func (c *Config) Validate() error {
 		if c.Authz == "rbac" && c.TokenFile == "" && c.ClientCA == "" {
 			errs = append(errs, errors.New("-authorization rbac needs -token-file or -client-ca to know who calls"))
 		}
+		if c.Join != "" && (c.RaftAddr == "" || c.Bootstrap) {
+			errs = append(errs, errors.New("-join needs -raft-addr and excludes -bootstrap"))
+		}
 		if _, err := c.peers(); err != nil {
 			errs = append(errs, err)
 		}
@@ -234,9 +241,12 @@ func (c *Config) Validate() error {
 }
 
 // servers splits -server.
-func (c *Config) servers() []string {
+func (c *Config) servers() []string { return splitList(c.Servers) }
+
+// splitList splits a comma-separated list, dropping empty entries.
+func splitList(list string) []string {
 	var out []string
-	for _, s := range strings.Split(c.Servers, ",") {
+	for _, s := range strings.Split(list, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}

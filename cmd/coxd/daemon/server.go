@@ -82,6 +82,11 @@ func runServer(ctx context.Context, cfg *Config, log *slog.Logger) error {
 			log.Warn("closing store", "err", err)
 		}
 	}()
+	if cfg.Join != "" {
+		if err := requestJoin(ctx, cfg, splitList(cfg.Join), log.With("component", "join")); err != nil {
+			return err
+		}
+	}
 	if cfg.Bootstrap || cfg.RaftAddr != "" {
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		err := rs.WaitReady(wctx)
@@ -126,6 +131,11 @@ func runServer(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	}
 	if err := addControllers(mgr, cfg, log); err != nil {
 		return err
+	}
+	if cfg.RaftAddr != "" {
+		if err := mgr.Add(&membership{rs: rs, store: chain, log: log.With("component", "membership")}); err != nil {
+			return err
+		}
 	}
 	if cfg.Mode == "all" {
 		if err := mgr.Add(manager.Everywhere(manager.RunnableFunc(func(ctx context.Context) error {
