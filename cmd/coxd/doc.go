@@ -7,8 +7,8 @@
 // # server
 //
 // A member keeps its state in a raftstore under -data-dir (one member by
-// default; -raft-addr, -bootstrap and -peers form or join a cluster; a
-// member started with -join asks an existing member's API to add it). Writes
+// default; -raft-addr, -bootstrap and -peers form a cluster; a member
+// started with -join asks a running cluster's API to add it). Writes
 // from the API pass the admission chain (defaulting, limits, validation,
 // quota). The controllers (ReplicaSet, ReplicationController, Deployment,
 // garbage collector), the scheduler and the network allocator (pod CIDRs
@@ -24,7 +24,9 @@
 // host-gw routes to the other nodes' pod CIDRs. Its pod CIDR is -pod-cidr, or
 // the one the control plane assigns to its Node. On SIGTERM the agent stops
 // and leaves the pods' containers running: a restarted coxd node adopts them
-// (see orchestrator/agent). -cleanup-on-exit removes them instead.
+// (see orchestrator/agent). -cleanup-on-exit also removes the proxy's rules
+// and the node's routes. -node-api-addr serves the pods' logs and exec to
+// coxctl; -dns-addr runs cluster DNS for the pods.
 //
 // # all
 //
@@ -45,5 +47,6 @@
 //
 // coxd starts containers, so it calls libcontainer.Init first, in an init
 // function of this package (the runtime re-executes the binary as each
-// container's init).
+// container's init). Everything else is package daemon, which a program
+// calls to run coxd with kinds of its own (see examples/customcontroller/coxd).
 package main
