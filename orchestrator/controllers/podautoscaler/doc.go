@@ -14,11 +14,14 @@
 // nothing changes. Scale-down applies the highest recommendation of the
 // stabilization window (behavior.scaleDown.stabilizationWindowSeconds,
 // default 5m) so a dip does not flap the size; scale-up applies at once
-// unless behavior.scaleUp sets a window. Status carries the current
-// metrics, desired replicas, lastScaleTime and the AbleToScale,
-// ScalingActive and ScalingLimited conditions.
+// unless behavior.scaleUp sets a window. The behavior's rate policies then
+// bound each change (Pods or Percent per periodSeconds, selectPolicy
+// Max/Min/Disabled; by default up by 4 pods or 100% per 15s, down by 100%
+// per 15s). Status carries the current metrics, desired replicas,
+// lastScaleTime and the AbleToScale, ScalingActive and ScalingLimited
+// conditions.
 //
-// Not implemented: behavior's rate policies (pods or percent per period)
-// and the Kubernetes handling of pods not yet ready or missing metrics
-// (pods without a usage value are left out of the average).
+// Not implemented: the Kubernetes handling of pods not yet ready or
+// missing metrics (pods without a usage value are left out of the
+// average).
 package podautoscaler

@@ -39,6 +39,7 @@ const (
 	ConditionScalingLimited = "ScalingLimited"
 
 	ReasonScaleDownStabilized = "ScaleDownStabilized"
+	ReasonScaleRateLimited    = "ScaleRateLimited"
 	ReasonReadyForNewScale    = "ReadyForNewScale"
 	ReasonSucceededRescale    = "SucceededRescale"
 )
@@ -128,7 +129,8 @@ func Add(mgr *manager.Manager, opts Options) (*controller.Controller, error) {
 		hpas:  informer.ListerFor[*api.HorizontalPodAutoscaler](hpaInf),
 		pods:  informer.ListerFor[*api.Pod](podInf),
 		opts:  opts,
-		recs:  map[string][]recommendation{},
+		recs:   map[string][]recommendation{},
+		events: map[string][]scaleEvent{},
 	}
 	ctrl, err := controller.New(controller.Options{
 		Name: "horizontalpodautoscaler", Reconciler: r, Workers: opts.Workers, Clock: opts.Clock,
@@ -154,7 +156,13 @@ type Reconciler struct {
 	opts  Options
 
 	mu   sync.Mutex
-	recs map[string][]recommendation // by HPA key, oldest first
+	recs   map[string][]recommendation // by HPA key, oldest first
+	events map[string][]scaleEvent     // by HPA key, oldest first
+}
+
+type scaleEvent struct {
+	at     time.Time
+	change int32 // replicas added (negative: removed)
 }
 
 type recommendation struct {
@@ -171,6 +179,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if !ok {
 		r.mu.Lock()
 		delete(r.recs, key)
+		delete(r.events, key)
 		r.mu.Unlock()
 		return reconcile.Result{}, nil
 	}
@@ -219,11 +228,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	limited := min(max(proposal, minR), maxR)
 	setCondition(st, ConditionScalingLimited, limited != proposal, "TooFewOrTooManyReplicas",
 		fmt.Sprintf("the desired replica count %d is outside [%d, %d]", proposal, minR, maxR), ts)
-	desired := r.stabilize(key, hpa, scale.Replicas, limited, now)
-	if desired != limited && desired > limited {
+	stabilized := r.stabilize(key, hpa, scale.Replicas, limited, now)
+	desired := r.rateLimit(key, hpa, scale.Replicas, stabilized, now)
+	switch {
+	case stabilized > limited:
 		setCondition(st, ConditionAbleToScale, true, ReasonScaleDownStabilized,
 			fmt.Sprintf("recent recommendations were higher than the current one (%d), applying the highest recent recommendation", limited), ts)
-	} else {
+	case desired != stabilized:
+		setCondition(st, ConditionAbleToScale, true, ReasonScaleRateLimited,
+			fmt.Sprintf("the scaling policies allow %d replicas now, not %d", desired, stabilized), ts)
+	default:
 		setCondition(st, ConditionAbleToScale, true, ReasonReadyForNewScale, "recommended size matches current size", ts)
 	}
 	st.DesiredReplicas = desired
@@ -234,6 +248,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			errs = fmt.Errorf("scale %s %s to %d: %w", ref.GetKind(), ref.GetName(), desired, err)
 		} else {
 			st.LastScaleTime = ts
+			r.recordScale(key, desired-scale.Replicas, now)
 			setCondition(st, ConditionAbleToScale, true, ReasonSucceededRescale,
 				fmt.Sprintf("the HPA scaled the target from %d to %d", scale.Replicas, desired), ts)
 		}
@@ -436,6 +451,92 @@ func (r *Reconciler) stabilize(key string, hpa *api.HorizontalPodAutoscaler, cur
 		return min(downMax, current)
 	}
 	return current
+}
+
+// Default scaling policies, as in Kubernetes: up by 4 pods or 100% per
+// 15s (whichever is more), down by 100% per 15s.
+var (
+	defaultScaleUp = &api.HPAScalingRules{Policies: []*api.HPAScalingPolicy{
+		{Type: "Pods", Value: 4, PeriodSeconds: 15}, {Type: "Percent", Value: 100, PeriodSeconds: 15},
+	}}
+	defaultScaleDown = &api.HPAScalingRules{Policies: []*api.HPAScalingPolicy{
+		{Type: "Percent", Value: 100, PeriodSeconds: 15},
+	}}
+)
+
+// rateLimit bounds a change from current to want by the behavior's
+// policies: each allows a number of pods (Pods) or a percentage of the
+// replicas at the start of its period (Percent) to be added or removed per
+// periodSeconds, counting the changes already made in that period.
+// selectPolicy Max (default) takes the policy allowing the most change,
+// Min the least, Disabled none.
+func (r *Reconciler) rateLimit(key string, hpa *api.HorizontalPodAutoscaler, current, want int32, now time.Time) int32 {
+	if want == current {
+		return want
+	}
+	up := want > current
+	rules := hpa.GetSpec().GetBehavior().GetScaleDown()
+	if up {
+		rules = hpa.GetSpec().GetBehavior().GetScaleUp()
+	}
+	if rules == nil || len(rules.GetPolicies()) == 0 && rules.GetSelectPolicy() != "Disabled" {
+		if up {
+			rules = defaultScaleUp
+		} else {
+			rules = defaultScaleDown
+		}
+	}
+	if rules.GetSelectPolicy() == "Disabled" {
+		return current
+	}
+	r.mu.Lock()
+	events := slices.Clone(r.events[key])
+	r.mu.Unlock()
+	var bound int32
+	for i, p := range rules.GetPolicies() {
+		period := time.Duration(p.GetPeriodSeconds()) * time.Second
+		var changed int32 // in this direction, within the period
+		for _, e := range events {
+			if now.Sub(e.at) <= period && (e.change > 0) == up {
+				changed += e.change
+			}
+		}
+		start := current - changed
+		var limit int32
+		switch {
+		case up && p.GetType() == "Percent":
+			limit = int32(math.Ceil(float64(start) * (1 + float64(p.GetValue())/100)))
+		case up:
+			limit = start + p.GetValue()
+		case p.GetType() == "Percent":
+			limit = int32(math.Floor(float64(start) * (1 - float64(p.GetValue())/100)))
+		default:
+			limit = start - p.GetValue()
+		}
+		// Max: the policy allowing the most change; Min: the least.
+		most := rules.GetSelectPolicy() != "Min"
+		switch {
+		case i == 0:
+			bound = limit
+		case up == most:
+			bound = max(bound, limit)
+		default:
+			bound = min(bound, limit)
+		}
+	}
+	if up {
+		return max(min(want, bound), current)
+	}
+	return min(max(want, bound), current)
+}
+
+// recordScale remembers a change for the rate policies (kept 30 minutes,
+// the longest period Kubernetes allows).
+func (r *Reconciler) recordScale(key string, change int32, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ev := append(r.events[key], scaleEvent{at: now, change: change})
+	r.events[key] = slices.DeleteFunc(ev, func(e scaleEvent) bool { return now.Sub(e.at) > 30*time.Minute })
 }
 
 // podRequests returns the pod's request of resource name, in milli-units,

@@ -239,3 +239,40 @@ func TestCustomMetrics(t *testing.T) {
 		})
 	}
 }
+
+// A scale-up policy of 1 pod per minute spreads a jump over minutes.
+func TestScaleUpRatePolicy(t *testing.T) {
+	ctx := timeout(t)
+	env, fc := start(t, nil)
+	if _, err := env.Store.Create(ctx, deployment("web", 1)); err != nil {
+		t.Fatal(err)
+	}
+	runningPods(ctx, t, env.Store, "web", 1)
+	hpa := &api.HorizontalPodAutoscaler{
+		Metadata: &api.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: &api.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef:                 &api.CrossVersionObjectReference{Kind: api.KindDeployment, Name: "web"},
+			MaxReplicas:                    10,
+			TargetCpuUtilizationPercentage: proto.Int32(50),
+			Behavior: &api.HorizontalPodAutoscalerBehavior{ScaleUp: &api.HPAScalingRules{
+				Policies: []*api.HPAScalingPolicy{{Type: "Pods", Value: 1, PeriodSeconds: 60}},
+			}},
+		},
+	}
+	if _, err := env.Store.Create(ctx, hpa); err != nil {
+		t.Fatal(err)
+	}
+	load(ctx, t, env.Store, "web", 1000) // 200% of one pod: wants 4
+	first := syncUntil(ctx, t, env, fc, 10, func(h *api.HorizontalPodAutoscaler) bool { return h.GetStatus().GetDesiredReplicas() == 2 })
+	c := podutil.Condition(first.GetStatus().GetConditions(), podautoscaler.ConditionAbleToScale)
+	if c.GetReason() != podautoscaler.ReasonSucceededRescale && c.GetReason() != podautoscaler.ReasonScaleRateLimited {
+		t.Errorf("AbleToScale = %v", c)
+	}
+	start := fc.Now()
+	runningPods(ctx, t, env.Store, "web", 2)
+	load(ctx, t, env.Store, "web", 1000) // still 100% each: wants 4
+	syncUntil(ctx, t, env, fc, 10, func(h *api.HorizontalPodAutoscaler) bool { return h.GetStatus().GetDesiredReplicas() == 3 })
+	if waited := fc.Now().Sub(start); waited < 45*time.Second {
+		t.Fatalf("second pod added after %v, the policy allows one per minute", waited)
+	}
+}
