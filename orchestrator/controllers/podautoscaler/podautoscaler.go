@@ -125,10 +125,10 @@ func Add(mgr *manager.Manager, opts Options) (*controller.Controller, error) {
 		return nil, err
 	}
 	r := &Reconciler{
-		store: mgr.Store(),
-		hpas:  informer.ListerFor[*api.HorizontalPodAutoscaler](hpaInf),
-		pods:  informer.ListerFor[*api.Pod](podInf),
-		opts:  opts,
+		store:  mgr.Store(),
+		hpas:   informer.ListerFor[*api.HorizontalPodAutoscaler](hpaInf),
+		pods:   informer.ListerFor[*api.Pod](podInf),
+		opts:   opts,
 		recs:   map[string][]recommendation{},
 		events: map[string][]scaleEvent{},
 	}
@@ -155,7 +155,7 @@ type Reconciler struct {
 	pods  informer.Lister[*api.Pod]
 	opts  Options
 
-	mu   sync.Mutex
+	mu     sync.Mutex
 	recs   map[string][]recommendation // by HPA key, oldest first
 	events map[string][]scaleEvent     // by HPA key, oldest first
 }
