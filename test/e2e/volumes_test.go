@@ -13,12 +13,13 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/network/nettest"
+	"github.com/coxswain-io/coxswain/orchestrator/controllers/volumebinding"
+	"github.com/coxswain-io/coxswain/orchestrator/manager"
 	"github.com/coxswain-io/coxswain/runtime/imagetest"
 	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/store/memstore"
 	"github.com/coxswain-io/coxswain/volume"
 	"github.com/coxswain-io/coxswain/volume/local"
-	"github.com/coxswain-io/coxswain/volume/pvc"
 )
 
 // volumeEnv is one node with a real agent (no pod network: each pod gets a
@@ -234,6 +235,10 @@ func secretCopies(t *testing.T, needle []byte, dirs ...string) map[string]string
 	return found
 }
 
+// TestPersistentVolumeClaimOutlivesPod runs the whole claim life cycle:
+// the binding controller provisions a local volume for a claim of a
+// StorageClass, the agent mounts it, the data outlives the pod, and
+// deleting the claim deletes the storage (reclaim policy Delete).
 func TestPersistentVolumeClaimOutlivesPod(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -255,9 +260,23 @@ func TestPersistentVolumeClaimOutlivesPod(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pv, claim := bindClaim(t, e.st, prov, "data", "8Mi")
+			// The control plane's binding controller, with the provisioner.
+			plugins := volume.NewRegistry(discard)
+			if err := plugins.Register(prov); err != nil {
+				t.Fatal(err)
+			}
+			mgr, err := manager.New(manager.Options{Store: e.st, Logger: discard})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := volumebinding.Add(mgr, volumebinding.Options{Plugins: plugins}); err != nil {
+				t.Fatal(err)
+			}
+			runBG(t, "controllers", mgr.Start)
+
+			pv, claim := provisionClaim(t, e.st, prov, "data", "8Mi")
 			t.Cleanup(func() {
-				// Reclaim (policy Delete), as the binding controller would.
+				// If the test stopped before the controller reclaimed it.
 				if err := prov.Delete(context.Background(), pv); err != nil {
 					t.Errorf("delete volume: %v", err)
 				}
@@ -301,59 +320,51 @@ func TestPersistentVolumeClaimOutlivesPod(t *testing.T) {
 			}
 			e.remove(t, "reader")
 			e.checkClean(t)
+
+			// Deleting the claim reclaims the volume: object and storage gone.
+			if _, err := e.st.Delete(ctx, api.KindPersistentVolumeClaim, "default", "data", store.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 20*time.Second, "volume reclaimed", func() (bool, string) {
+				_, err := store.For[*api.PersistentVolume](e.st).Get(ctx, "", pv.GetMetadata().GetName())
+				_, statErr := os.Stat(dir)
+				return store.IsNotFound(err) && os.IsNotExist(statErr), fmt.Sprintf("volume: %v; dir: %v", err, statErr)
+			})
 		})
 	}
 }
 
-// bindClaim creates a StorageClass of the local provisioner, a claim of
-// size, provisions its volume and binds the two by writing them the way the
-// binding controller does (claimRef and volumeName, both phases Bound).
-func bindClaim(t *testing.T, st store.Store, prov *local.Provisioner, name, size string) (*api.PersistentVolume, *api.PersistentVolumeClaim) {
+// provisionClaim creates a StorageClass of the local provisioner (reclaim
+// policy Delete) and a claim of size in it, and waits until the binding
+// controller has provisioned a volume and bound the claim to it.
+func provisionClaim(t *testing.T, st store.Store, prov *local.Provisioner, name, size string) (*api.PersistentVolume, *api.PersistentVolumeClaim) {
 	t.Helper()
 	ctx := context.Background()
-	policy := "Delete"
-	class := &api.StorageClass{Metadata: &api.ObjectMeta{Name: "local"}, Provisioner: prov.Name(), ReclaimPolicy: &policy}
-	if _, err := st.Create(ctx, class); err != nil {
+	policy := volumebinding.ReclaimDelete
+	if _, err := st.Create(ctx, &api.StorageClass{Metadata: &api.ObjectMeta{Name: "local"}, Provisioner: prov.Name(), ReclaimPolicy: &policy}); err != nil {
 		t.Fatal(err)
 	}
 	className := "local"
-	created, err := store.For[*api.PersistentVolumeClaim](st).Create(ctx, &api.PersistentVolumeClaim{
+	if _, err := st.Create(ctx, &api.PersistentVolumeClaim{
 		Metadata: &api.ObjectMeta{Name: name, Namespace: "default"},
 		Spec: &api.PersistentVolumeClaimSpec{AccessModes: []string{"ReadWriteOnce"}, StorageClassName: &className,
 			Resources: &api.ResourceRequirements{Requests: map[string]string{"storage": size}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pv, err := prov.Provision(ctx, volume.ProvisionRequest{Claim: created, Class: class, VolumeName: "pv-" + name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cm := created.GetMetadata()
-	pv.Spec.ClaimRef = &api.ObjectReference{Kind: api.KindPersistentVolumeClaim, Namespace: cm.GetNamespace(), Name: cm.GetName(), Uid: cm.GetUid()}
-	if _, err := st.Create(ctx, pv); err != nil {
-		t.Fatal(err)
-	}
-	pv, err = store.For[*api.PersistentVolume](st).MutateStatus(ctx, "", pv.GetMetadata().GetName(), func(v *api.PersistentVolume) error {
-		v.Status = &api.PersistentVolumeStatus{Phase: pvc.PhaseBound}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	claims := store.For[*api.PersistentVolumeClaim](st)
-	if _, err := claims.Mutate(ctx, "default", name, func(c *api.PersistentVolumeClaim) error {
-		c.Spec.VolumeName = pv.GetMetadata().GetName()
-		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	bound, err := claims.MutateStatus(ctx, "default", name, func(c *api.PersistentVolumeClaim) error {
-		c.Status = &api.PersistentVolumeClaimStatus{Phase: pvc.PhaseBound, AccessModes: pv.GetSpec().GetAccessModes(), Capacity: pv.GetSpec().GetCapacity()}
-		return nil
+	claims := store.For[*api.PersistentVolumeClaim](st)
+	var claim *api.PersistentVolumeClaim
+	eventually(t, 20*time.Second, "claim bound", func() (bool, string) {
+		var err error
+		claim, err = claims.Get(ctx, "default", name)
+		return err == nil && claim.GetStatus().GetPhase() == volumebinding.ClaimBound, fmt.Sprint(claim.GetStatus(), err)
 	})
+	pv, err := store.For[*api.PersistentVolume](st).Get(ctx, "", claim.GetSpec().GetVolumeName())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pv, bound
+	if pv.GetSpec().GetLocal().GetPath() == "" || pv.GetSpec().GetClaimRef().GetName() != name {
+		t.Fatalf("provisioned volume: %v", pv)
+	}
+	return pv, claim
 }
