@@ -182,7 +182,7 @@ func (s *Store) plan(p *planned, op *cmdOp, now, rev int64) error {
 			m.Generation++
 		}
 		m.ResourceVersion = curMeta.GetResourceVersion()
-		if proto.Equal(next, p.cur) {
+		if fastclone.Equal(next, p.cur) {
 			p.result = p.cur // nothing changed: not a write
 			return nil
 		}
@@ -201,7 +201,7 @@ func (s *Store) plan(p *planned, op *cmdOp, now, rev int64) error {
 		}
 		src, cm := op.obj.ProtoReflect(), p.cur.ProtoReflect()
 		if src.Has(ki.statusField) == cm.Has(ki.statusField) &&
-			proto.Equal(src.Get(ki.statusField).Message().Interface(), cm.Get(ki.statusField).Message().Interface()) {
+			fastclone.Equal(src.Get(ki.statusField).Message().Interface(), cm.Get(ki.statusField).Message().Interface()) {
 			p.result = p.cur // nothing changed: not a write
 			return nil
 		}
@@ -288,7 +288,14 @@ func specChanged(ki *kindInfo, a, b api.Object) bool {
 			}
 			return true
 		}
-		if am.Has(fd) && !am.Get(fd).Equal(bm.Get(fd)) {
+		if !am.Has(fd) {
+			continue
+		}
+		if fd.Message() != nil && !fd.IsList() && !fd.IsMap() {
+			if !fastclone.Equal(am.Get(fd).Message().Interface(), bm.Get(fd).Message().Interface()) {
+				return true
+			}
+		} else if !am.Get(fd).Equal(bm.Get(fd)) {
 			return true
 		}
 	}

@@ -62,6 +62,7 @@ const (
 	kFloat32
 	kFloat64
 	kBytes
+	kUnknown // unknown fields: bytes, compared by proto.Equal's rules
 	kStrings
 	kScalarSlice
 	kMsgPtr
@@ -130,7 +131,7 @@ func build(t reflect.Type, building map[reflect.Type]*plan) *plan {
 				continue // never read: other goroutines may update them
 			case "unknownFields":
 				if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Uint8 {
-					p.ops = append(p.ops, op{off: f.Offset, kind: kBytes})
+					p.ops = append(p.ops, op{off: f.Offset, kind: kUnknown})
 					continue
 				}
 			}
@@ -282,7 +283,7 @@ func (p *plan) copy(dst, src unsafe.Pointer) {
 			*(*uint32)(d) = *(*uint32)(s)
 		case kInt64, kFloat64, kUint64:
 			*(*uint64)(d) = *(*uint64)(s)
-		case kBytes:
+		case kBytes, kUnknown:
 			if b := *(*[]byte)(s); b != nil {
 				*(*[]byte)(d) = bytes.Clone(b)
 			}

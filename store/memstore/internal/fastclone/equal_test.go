@@ -1,0 +1,99 @@
+package fastclone
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/coxswain-io/coxswain/api"
+)
+
+// TestEqualAgreesWithProtoEqual compares Equal with proto.Equal over every
+// kind: a clone, the clone with one field cleared at each of the top two
+// levels, and the clone refilled at random.
+func TestEqualAgreesWithProtoEqual(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	check := func(t *testing.T, what string, a, b proto.Message) {
+		t.Helper()
+		if got, want := Equal(a, b), proto.Equal(a, b); got != want {
+			t.Fatalf("%s: Equal = %v, proto.Equal = %v", what, got, want)
+		}
+	}
+	for _, k := range api.BuiltinKinds() {
+		t.Run(k.Kind, func(t *testing.T) {
+			for range 3 {
+				orig := k.New()
+				fill(orig.ProtoReflect(), r, 4)
+				check(t, "clone", orig, Clone(orig))
+				check(t, "itself", orig, orig)
+				fields := orig.ProtoReflect().Descriptor().Fields()
+				for i := 0; i < fields.Len(); i++ {
+					fd := fields.Get(i)
+					c := Clone(orig)
+					c.ProtoReflect().Clear(fd)
+					check(t, "cleared "+string(fd.Name()), orig, c)
+					if fd.Message() == nil || fd.IsList() || fd.IsMap() || !orig.ProtoReflect().Has(fd) {
+						continue
+					}
+					inner := fd.Message().Fields()
+					for j := 0; j < inner.Len(); j++ {
+						c := Clone(orig)
+						c.ProtoReflect().Mutable(fd).Message().Clear(inner.Get(j))
+						check(t, "cleared "+string(fd.Name())+"."+string(inner.Get(j).Name()), orig, c)
+					}
+				}
+				c := Clone(orig)
+				fill(c.ProtoReflect(), r, 4)
+				check(t, "refilled", orig, c)
+			}
+		})
+	}
+}
+
+func TestEqualEdgeCases(t *testing.T) {
+	var nilPod *api.Pod
+	tests := []struct {
+		name string
+		a, b proto.Message
+	}{
+		{"nil and nil pod", nilPod, nilPod},
+		{"nil and empty pod", nilPod, &api.Pod{}},
+		{"unset and empty message field", &api.Pod{}, &api.Pod{Spec: &api.PodSpec{}}},
+		{"nil and empty repeated", &api.PodSpec{}, &api.PodSpec{Containers: []*api.Container{}}},
+		{"nil and empty map", &api.ObjectMeta{}, &api.ObjectMeta{Labels: map[string]string{}}},
+		{"map values differ", &api.ObjectMeta{Labels: map[string]string{"a": "1"}}, &api.ObjectMeta{Labels: map[string]string{"a": "2"}}},
+		{"map keys differ", &api.ObjectMeta{Labels: map[string]string{"a": "1"}}, &api.ObjectMeta{Labels: map[string]string{"b": "1"}}},
+		{"repeated lengths differ", &api.PodSpec{Containers: []*api.Container{{Name: "a"}}}, &api.PodSpec{Containers: []*api.Container{{Name: "a"}, {Name: "b"}}}},
+		{"nil repeated element", &api.PodSpec{Containers: []*api.Container{nil}}, &api.PodSpec{Containers: []*api.Container{{}}}},
+		{"different kinds", &api.Pod{}, &api.Node{}},
+		{"bytes nil and empty", &api.Secret{Data: map[string][]byte{"k": nil}}, &api.Secret{Data: map[string][]byte{"k": {}}}},
+		{"optional scalar unset and zero", &api.PodSecurityContext{}, &api.PodSecurityContext{RunAsUser: proto.Int64(0)}},
+		{"oneof", &api.IntOrString{Value: &api.IntOrString_IntVal{IntVal: 1}}, &api.IntOrString{Value: &api.IntOrString_IntVal{IntVal: 1}}},
+		{"unknown fields", withUnknown(&api.Pod{}, []byte{0xf8, 0x7f, 1}), &api.Pod{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, ab := range [][2]proto.Message{{tt.a, tt.b}, {tt.b, tt.a}, {tt.a, tt.a}} {
+				if got, want := Equal(ab[0], ab[1]), proto.Equal(ab[0], ab[1]); got != want {
+					t.Fatalf("Equal = %v, proto.Equal = %v", got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestEqualFloats(t *testing.T) {
+	for _, c := range []struct{ x, y float64 }{{math.NaN(), math.NaN()}, {math.NaN(), 1}, {0, math.Copysign(0, -1)}, {1, 2}, {2, 2}} {
+		if got, want := equalFloat(c.x, c.y), protoreflect.ValueOfFloat64(c.x).Equal(protoreflect.ValueOfFloat64(c.y)); got != want {
+			t.Errorf("equalFloat(%v, %v) = %v, want %v", c.x, c.y, got, want)
+		}
+	}
+}
+
+func withUnknown(m proto.Message, b []byte) proto.Message {
+	m.ProtoReflect().SetUnknown(b)
+	return m
+}
