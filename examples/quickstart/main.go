@@ -77,6 +77,9 @@ type demo struct {
 	logPath string
 	client  store.Store
 	undo    []func()
+
+	// failedDuringRollout counts the requests that failed while v2 rolled out.
+	failedDuringRollout int
 }
 
 const (
@@ -188,6 +191,7 @@ func (d *demo) run(ctx context.Context, keep bool) error {
 	}
 	time.Sleep(time.Second)
 	stats := load()
+	d.failedDuringRollout = stats.failed
 	say("%d requests during the rollout: %d failed; answers by version: v1 %d, v2 %d",
 		stats.total, stats.failed, stats.byVersion["v1"], stats.byVersion["v2"])
 	d.ctl(ctx, "rollout", "history", "deployment/web")
