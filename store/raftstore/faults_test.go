@@ -61,12 +61,15 @@ func (c *cluster) assertConverged(t *testing.T, acked []string) state {
 		}
 		for i := 1; i < len(states); i++ {
 			if states[i].rev != states[0].rev || !maps.Equal(states[i].objects, states[0].objects) {
+				var detail string
 				for j, m := range members {
-					t.Logf("member %s: revision %d, applied index %d, last index %d, %d objects, %d batch ids, %d snapshots restored",
-						m.ID(), states[j].rev, m.raft.AppliedIndex(), m.raft.LastIndex(), len(states[j].objects), len(m.fsm.dedup.set), m.fsm.restores)
+					m.fsm.mu.Lock()
+					restores := m.fsm.restores
+					m.fsm.mu.Unlock()
+					detail += fmt.Sprintf("; %s: revision %d, %d objects, applied index %d, last index %d, %d snapshots restored",
+						m.ID(), states[j].rev, len(states[j].objects), m.raft.AppliedIndex(), m.raft.LastIndex(), restores)
 				}
-				return fmt.Errorf("member %s at revision %d with %d objects, member %s at %d with %d",
-					members[0].ID(), states[0].rev, len(states[0].objects), members[i].ID(), states[i].rev, len(states[i].objects))
+				return fmt.Errorf("members differ%s", detail)
 			}
 		}
 		first = states[0]
