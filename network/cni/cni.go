@@ -267,6 +267,14 @@ func (n *Network) cachedNetNS(id string) string {
 // the namespace is already gone.
 func (n *Network) TearDown(ctx context.Context, sb network.Sandbox) error {
 	rt := n.runtimeConf(sb, n.cfg.IfName)
+	if rt.CapabilityArgs == nil {
+		// The caller may not know the pod's host ports any more (after an
+		// agent restart it has only the sandbox id): take them from the
+		// cached ADD, or portmap's DEL removes nothing.
+		if _, cached, err := n.cni.GetNetworkListCachedConfig(n.list, rt); err == nil && cached != nil {
+			rt.CapabilityArgs = cached.CapabilityArgs
+		}
+	}
 	if _, err := os.Stat(sb.NetNS); sb.NetNS != "" && err != nil {
 		rt.NetNS = "" // gone: plugins then free what they hold outside it
 	}
