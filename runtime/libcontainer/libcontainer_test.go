@@ -70,9 +70,10 @@ func (e *testEnv) open(t *testing.T) *libcontainer.Runtime {
 	return rt
 }
 
-// mounts returns the mount points under dir.
+// mounts returns the mount points under dir, as this thread sees them (the
+// thread-group leader may be left in a container's mount namespace).
 func mounts(dir string) []string {
-	f, err := os.Open("/proc/self/mountinfo")
+	f, err := os.Open("/proc/thread-self/mountinfo")
 	if err != nil {
 		return nil
 	}
