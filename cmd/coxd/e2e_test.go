@@ -406,9 +406,33 @@ func TestCoxdAllEndToEnd(t *testing.T) {
 		t.Errorf("get pods:\n%s", out)
 	}
 	name := running[0].Metadata.Name
-	if out := c.mustCtl("logs", name); out != "" {
-		t.Logf("logs of %s: %q", name, out)
+	// What the container writes to its stdout reaches coxctl logs.
+	c.mustCtl("exec", name, "--", "sh", "-c", "echo log-marker-1 > /proc/1/fd/1")
+	c.eventually("logs show the container's output", 10*time.Second, func() error {
+		out, err := c.ctl("logs", name)
+		if err != nil || !strings.Contains(out, "log-marker-1") {
+			return fmt.Errorf("logs: %v: %q", err, out)
+		}
+		return nil
+	})
+	// logs -f streams what comes later.
+	fctx, fcancel := context.WithCancel(context.Background())
+	follow := exec.CommandContext(fctx, "nsenter", "--net="+c.nodeNS, c.coxctl, "logs", "-f", name)
+	follow.Env = append(os.Environ(), "COXSWAIN_SERVER=http://"+c.api, "COXSWAIN_CONFIG=/dev/null")
+	followed := &syncBuffer{}
+	follow.Stdout, follow.Stderr = followed, followed
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
 	}
+	c.eventually("logs -f streams new output", 10*time.Second, func() error {
+		c.mustCtl("exec", name, "--", "sh", "-c", "echo log-marker-2 > /proc/1/fd/1")
+		if !strings.Contains(followed.String(), "log-marker-2") {
+			return fmt.Errorf("followed: %q", followed.String())
+		}
+		return nil
+	})
+	fcancel()
+	_ = follow.Wait()
 	if out := c.mustCtl("exec", name, "--", "cat", "/www/index.html"); !strings.Contains(out, "hello from "+name) {
 		t.Errorf("exec output %q", out)
 	}
