@@ -81,6 +81,12 @@ type Config struct {
 	DNSUpstream   string
 }
 
+// Default health addresses of a member (and of "all") and of a node.
+const (
+	defaultServerHealth = "127.0.0.1:10257"
+	defaultNodeHealth   = "127.0.0.1:10248"
+)
+
 // defaultConfig returns the defaults of every setting.
 func defaultConfig() *Config {
 	host, _ := os.Hostname()
@@ -90,7 +96,7 @@ func defaultConfig() *Config {
 	return &Config{
 		LogFormat:     "text",
 		LogLevel:      "info",
-		HealthAddr:    "127.0.0.1:10250",
+		HealthAddr:    defaultServerHealth,
 		DataDir:       "/var/lib/coxd",
 		MemberID:      "member-1",
 		APIAddr:       "127.0.0.1:6443",
@@ -115,6 +121,10 @@ func defaultConfig() *Config {
 // flags returns the flag set of mode, bound to c.
 func (c *Config) flags(mode string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("coxd "+mode, flag.ContinueOnError)
+	if mode == "node" && c.HealthAddr == defaultServerHealth {
+		// A member and a node on one machine must not share the port.
+		c.HealthAddr = defaultNodeHealth
+	}
 	fs.SetOutput(out)
 	fs.StringVar(&c.ConfigFile, "config", "", "YAML or JSON file of flag names to values (the command line wins)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
