@@ -204,6 +204,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		available bool
 	}
 	var desired []running // the one pod kept on each eligible node that has one
+	surging := int32(0)   // nodes running an old pod beside its new one
 	eligible := map[string]bool{}
 	for _, n := range nodes {
 		name := n.GetMetadata().GetName()
@@ -219,7 +220,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			createOn = append(createOn, name)
 			continue
 		}
-		// Keep the updated, then the oldest, pod; delete the others.
+		// Keep the updated, then the oldest, pod; delete the others, except
+		// an available old pod while its surged replacement is not
+		// available yet.
 		slices.SortFunc(pods, func(a, b *api.Pod) int {
 			ua, ub := a.GetMetadata().GetLabels()[LabelTemplateHash] == hash, b.GetMetadata().GetLabels()[LabelTemplateHash] == hash
 			if ua != ub {
@@ -230,11 +233,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			}
 			return a.GetMetadata().GetCreationTimestamp().AsTime().Compare(b.GetMetadata().GetCreationTimestamp().AsTime())
 		})
-		toDelete = append(toDelete, pods[1:]...)
 		keep := pods[0]
+		minReady := ds.GetSpec().GetMinReadySeconds()
+		avail := podutil.IsAvailable(keep, minReady, now)
+		ready := podutil.IsReady(keep)
+		for _, p := range pods[1:] {
+			isOld := p.GetMetadata().GetLabels()[LabelTemplateHash] != hash
+			if isOld && keep.GetMetadata().GetLabels()[LabelTemplateHash] == hash && !avail && podutil.IsAvailable(p, minReady, now) {
+				avail, ready = true, true // the old pod serves until the new one is available
+				surging++
+				continue
+			}
+			toDelete = append(toDelete, p)
+		}
 		st.CurrentNumberScheduled++
-		avail := podutil.IsAvailable(keep, ds.GetSpec().GetMinReadySeconds(), now)
-		if podutil.IsReady(keep) {
+		if ready {
 			st.NumberReady++
 		}
 		if avail {
@@ -258,17 +271,26 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	// desired pods are unavailable.
 	strategy := ds.GetSpec().GetUpdateStrategy()
 	if strategy.GetType() != StrategyOnDelete {
-		maxUnavail := maxUnavailable(strategy.GetRollingUpdate().GetMaxUnavailable(), st.DesiredNumberScheduled)
+		ru := strategy.GetRollingUpdate()
+		maxSurge := surgeOf(ru.GetMaxSurge(), st.DesiredNumberScheduled)
+		maxUnavail := maxUnavailable(ru.GetMaxUnavailable(), st.DesiredNumberScheduled)
+		if maxSurge > 0 && ru.GetMaxUnavailable() == nil {
+			maxUnavail = 0 // surge instead of taking pods down
+		}
 		unavailable := st.NumberUnavailable
 		for _, d := range desired {
 			if d.pod.GetMetadata().GetLabels()[LabelTemplateHash] == hash {
 				continue
 			}
-			if !d.available {
+			switch {
+			case !d.available:
 				toDelete = append(toDelete, d.pod) // unavailable already: costs nothing
-				continue
-			}
-			if unavailable < maxUnavail {
+			case surging < maxSurge:
+				// Start the new pod beside the old; the old goes once the
+				// new one is available.
+				createOn = append(createOn, d.pod.GetSpec().GetNodeName())
+				surging++
+			case unavailable < maxUnavail:
 				toDelete = append(toDelete, d.pod)
 				unavailable++
 			}
@@ -327,6 +349,22 @@ func maxUnavailable(v *api.IntOrString, desired int32) int32 {
 			return 1
 		}
 		return max(int32(int64(pct)*int64(desired)/100), 1)
+	}
+	return max(v.GetIntVal(), 0)
+}
+
+// surgeOf resolves the rolling update's maxSurge (default 0; a percentage
+// of the desired count rounds up).
+func surgeOf(v *api.IntOrString, desired int32) int32 {
+	if v == nil {
+		return 0
+	}
+	if s, ok := v.GetValue().(*api.IntOrString_StrVal); ok {
+		pct, err := strconv.Atoi(strings.TrimSuffix(s.StrVal, "%"))
+		if err != nil {
+			return 0
+		}
+		return int32((int64(pct)*int64(desired) + 99) / 100)
 	}
 	return max(v.GetIntVal(), 0)
 }

@@ -166,6 +166,9 @@ func TestRollingUpdate(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The controller must see the pods available too, or it would replace
+	// them all at once as already unavailable.
+	availableAll(ctx, t, env, "roll", 4)
 	upd, err := store.For[*api.DaemonSet](env.Store).Mutate(ctx, "default", "roll", func(ds *api.DaemonSet) error {
 		ds.Spec.Template.Spec.Containers[0].Image = "agent:v2"
 		return nil
@@ -186,6 +189,16 @@ func TestRollingUpdate(t *testing.T) {
 	}
 }
 
+// availableAll waits until the DaemonSet's status counts n available pods.
+func availableAll(ctx context.Context, t *testing.T, env *testenv.Env, name string, n int32) {
+	t.Helper()
+	if _, err := testenv.UntilObject(ctx, env.Store, "default", name, func(ds *api.DaemonSet) bool {
+		return ds.GetStatus().GetNumberAvailable() == n
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // readyCount counts ready, active pods, of one template hash if hash != "".
 func readyCount(pods []*api.Pod, hash string) int {
 	n := 0
@@ -195,4 +208,54 @@ func readyCount(pods []*api.Pod, hash string) int {
 		}
 	}
 	return n
+}
+
+// With maxSurge 1 the new pod starts beside the old one on a node, and the
+// old one goes once the new one is available: never fewer than all ready.
+func TestRollingUpdateSurge(t *testing.T) {
+	ctx := timeout(t)
+	env := start(t, 3)
+	ds := newDaemonSet("surge")
+	ds.Spec.UpdateStrategy = &api.DaemonSetUpdateStrategy{Type: daemonset.StrategyRollingUpdate, RollingUpdate: &api.RollingUpdateDaemonSet{
+		MaxSurge: &api.IntOrString{Value: &api.IntOrString_IntVal{IntVal: 1}},
+	}}
+	if _, err := env.Store.Create(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.UntilTyped(ctx, env.Store, store.ListOptions{Namespace: "default"}, func(pods []*api.Pod) bool {
+		return readyCount(pods, "") == 3
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The controller must see the pods available too, or it would replace
+	// them all at once as already unavailable.
+	availableAll(ctx, t, env, "surge", 3)
+	upd, err := store.For[*api.DaemonSet](env.Store).Mutate(ctx, "default", "surge", func(ds *api.DaemonSet) error {
+		ds.Spec.Template.Spec.Containers[0].Image = "agent:v2"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newHash := daemonset.TemplateHash(upd.Spec.Template)
+	fewest, most := 3, 0
+	if err := testenv.UntilTyped(ctx, env.Store, store.ListOptions{Namespace: "default"}, func(pods []*api.Pod) bool {
+		fewest = min(fewest, readyCount(pods, ""))
+		active := 0
+		for _, p := range pods {
+			if podutil.IsActive(p) {
+				active++
+			}
+		}
+		most = max(most, active)
+		return readyCount(pods, newHash) == 3 && active == 3
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fewest < 3 {
+		t.Errorf("only %d ready during a surge rollout, want never fewer than 3", fewest)
+	}
+	if most > 4 {
+		t.Errorf("%d pods at once, maxSurge 1 allows 4", most)
+	}
 }

@@ -14,6 +14,9 @@
 // Pods carry the label controller-revision-hash, a hash of the template.
 // With the RollingUpdate strategy (the default) a template change replaces
 // old pods node by node, deleting an available old pod only while fewer
-// than maxUnavailable (default 1) of the desired pods are unavailable; with
-// OnDelete old pods stay until something else deletes them.
+// than maxUnavailable (default 1) of the desired pods are unavailable. With
+// maxSurge (and no maxUnavailable) it instead starts the new pod beside the
+// old one on up to maxSurge nodes at a time and deletes the old one once
+// the new one is available. With OnDelete old pods stay until something
+// else deletes them.
 package daemonset
