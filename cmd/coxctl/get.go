@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/coxswain-io/coxswain/api"
@@ -41,6 +42,29 @@ func runGet(ctx context.Context, e env, args []string) int {
 	default:
 		fmt.Fprintf(e.stderr, "coxctl get: unknown output format %q\n", *out)
 		return exitUsage
+	}
+	if len(pos) == 1 && strings.Contains(pos[0], ",") && !strings.Contains(pos[0], "/") {
+		// Several types: one listing each, as kubectl does.
+		if *watch {
+			fmt.Fprintln(e.stderr, "coxctl get: -w takes one resource type")
+			return exitUsage
+		}
+		code := exitOK
+		rest := args[:0:0]
+		for _, a := range args {
+			if a != pos[0] {
+				rest = append(rest, a)
+			}
+		}
+		for i, typ := range strings.Split(pos[0], ",") {
+			if i > 0 && (*out == "" || *out == "wide") {
+				fmt.Fprintln(e.stdout)
+			}
+			if c := runGet(ctx, e, append([]string{typ}, rest...)); c != exitOK {
+				code = c
+			}
+		}
+		return code
 	}
 	s, err := connect(&c)
 	if err != nil {

@@ -150,6 +150,8 @@ func TestGetFormats(t *testing.T) {
 		{[]string{"get", "svc", "web", "-o", "json"}, []string{`"kind": "Service"`}},
 		{[]string{"get", "deployments", "-A"}, []string{"NAMESPACE", "default"}},
 		{[]string{"get", "deployments", "-l", "app=web"}, []string{"web"}},
+		{[]string{"get", "deploy,svc", "-o", "name"}, []string{"deployment.apps/web", "service/web"}},
+		{[]string{"get", "deploy,svc"}, []string{"UP-TO-DATE", "CLUSTER-IP"}},
 	}
 	for _, tt := range tests {
 		out := mustRun(t, tt.args...)
