@@ -406,6 +406,19 @@ func TestCoxdAllEndToEnd(t *testing.T) {
 		t.Errorf("get pods:\n%s", out)
 	}
 	name := running[0].Metadata.Name
+	// A command on a terminal, and one fed from standard input.
+	if out := c.mustCtl("exec", "-t", name, "--", "tty"); !strings.Contains(out, "/dev/") {
+		t.Errorf("exec -t: %q", out)
+	}
+	stdinCmd := exec.Command("nsenter", "--net="+c.nodeNS, c.coxctl, "exec", "-i", name, "--", "sh", "-c", "tr a-z A-Z")
+	stdinCmd.Env = append(os.Environ(), "COXSWAIN_SERVER=http://"+c.api, "COXSWAIN_CONFIG=/dev/null")
+	stdinCmd.Stdin = strings.NewReader("shout\n")
+	if out, err := stdinCmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "SHOUT" {
+		t.Errorf("exec -i: %v %q", err, out)
+	}
+	if _, err := c.ctl("exec", name, "--", "sh", "-c", "exit 3"); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+		t.Errorf("exec exit code: %v", err)
+	}
 	// What the container writes to its stdout reaches coxctl logs.
 	c.mustCtl("exec", name, "--", "sh", "-c", "echo log-marker-1 > /proc/1/fd/1")
 	c.eventually("logs show the container's output", 10*time.Second, func() error {
