@@ -58,9 +58,9 @@ func timeout(t *testing.T) context.Context {
 
 func jobName(cj string, at time.Time) string { return fmt.Sprintf("%s-%d", cj, at.Unix()/60) }
 
-// exists waits briefly (watch-driven, at most 200ms) for a job.
+// exists waits (watch-driven, at most 2s) for a job.
 func exists(ctx context.Context, s store.Store, name string) bool {
-	wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err := testenv.UntilObject[*api.Job](wctx, s, "default", name, nil)
 	return err == nil
