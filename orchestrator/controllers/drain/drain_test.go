@@ -80,7 +80,7 @@ func TestDrainBlockedByPDB(t *testing.T) {
 	ctx := timeout(t)
 	env := setup(ctx, t, &api.PodDisruptionBudgetSpec{MinAvailable: &api.IntOrString{Value: &api.IntOrString_IntVal{IntVal: 4}}})
 	pdb, err := testenv.UntilObject(ctx, env.Store, "default", "web-pdb", func(p *api.PodDisruptionBudget) bool {
-		return p.GetStatus().GetExpectedPods() == 4
+		return p.GetStatus().GetExpectedPods() == 4 && p.GetStatus().GetCurrentHealthy() == 4
 	})
 	if err != nil {
 		t.Fatal(err)
