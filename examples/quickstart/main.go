@@ -199,6 +199,32 @@ func (d *demo) run(ctx context.Context, keep bool) error {
 		say("some requests failed: %v", stats.lastErr)
 	}
 
+	step("Rolling back to version 1")
+	load = d.startLoad(ip)
+	if err := d.ctl(ctx, "rollout", "undo", "deployment/web"); err != nil {
+		return err
+	}
+	if err := d.wait(ctx, "the rollback to start", 30*time.Second, func() error {
+		dep, err := store.For[*api.Deployment](d.client).Get(ctx, "default", "web")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(dep.GetSpec().GetTemplate().GetSpec().GetContainers()[0].GetImage(), ":v1") {
+			return errors.New("template not rolled back yet")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := d.ctl(ctx, "rollout", "status", "deployment/web", "--timeout=3m"); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	back := load()
+	d.failedDuringRollout += back.failed
+	say("%d requests during the rollback: %d failed; answers by version: v1 %d, v2 %d",
+		back.total, back.failed, back.byVersion["v1"], back.byVersion["v2"])
+
 	step("Killing a container: the node agent restarts it in place")
 	pod, err := d.killOne(ctx)
 	if err != nil {
