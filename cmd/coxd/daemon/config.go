@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// Config is everything coxd can be told, by flags or a config file. Mode
+// settings is everything coxd can be told, by flags or a config file. Mode
 // selects which parts apply.
-type Config struct {
+type settings struct {
 	// Mode is "server", "node" or "all".
 	Mode string
 	// Registry is the kinds served (Options.Registry).
@@ -88,12 +88,12 @@ const (
 )
 
 // defaultConfig returns the defaults of every setting.
-func defaultConfig() *Config {
+func defaultConfig() *settings {
 	host, _ := os.Hostname()
 	if host == "" {
 		host = "node-1"
 	}
-	return &Config{
+	return &settings{
 		LogFormat:     "text",
 		LogLevel:      "info",
 		HealthAddr:    defaultServerHealth,
@@ -119,7 +119,7 @@ func defaultConfig() *Config {
 }
 
 // flags returns the flag set of mode, bound to c.
-func (c *Config) flags(mode string, out io.Writer) *flag.FlagSet {
+func (c *settings) flags(mode string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("coxd "+mode, flag.ContinueOnError)
 	if mode == "node" && c.HealthAddr == defaultServerHealth {
 		// A member and a node on one machine must not share the port.
@@ -191,8 +191,8 @@ func (c *Config) flags(mode string, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// Validate checks the settings of c.Mode.
-func (c *Config) Validate() error {
+// validate checks the settings of c.Mode.
+func (c *settings) validate() error {
 	var errs []error
 	server := c.Mode == "server" || c.Mode == "all"
 	node := c.Mode == "node" || c.Mode == "all"
@@ -251,7 +251,7 @@ func (c *Config) Validate() error {
 }
 
 // servers splits -server.
-func (c *Config) servers() []string { return splitList(c.Servers) }
+func (c *settings) servers() []string { return splitList(c.Servers) }
 
 // splitList splits a comma-separated list, dropping empty entries.
 func splitList(list string) []string {
@@ -268,7 +268,7 @@ func splitList(list string) []string {
 type peer struct{ id, addr string }
 
 // peers parses -peers.
-func (c *Config) peers() ([]peer, error) {
+func (c *settings) peers() ([]peer, error) {
 	var out []peer
 	for _, p := range strings.Split(c.Peers, ",") {
 		p = strings.TrimSpace(p)
@@ -285,7 +285,7 @@ func (c *Config) peers() ([]peer, error) {
 }
 
 // nodeRootDir is where the node keeps its state.
-func (c *Config) nodeRootDir() string {
+func (c *settings) nodeRootDir() string {
 	switch {
 	case c.RootDir != "":
 		return c.RootDir

@@ -27,7 +27,7 @@ func TestConfigFileAndFlags(t *testing.T) {
 	if err != nil || len(peers) != 2 || peers[1] != (peer{"b", "h2:2"}) {
 		t.Errorf("peers %v %v", peers, err)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.validate(); err != nil {
 		t.Error(err)
 	}
 }
@@ -62,7 +62,7 @@ func TestConfigErrors(t *testing.T) {
 		err := parseFlags(fs, args)
 		if err == nil {
 			cfg.Mode = tt.mode
-			err = cfg.Validate()
+			err = cfg.validate()
 		}
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s %v: error %v, want %q", tt.mode, tt.args, err, tt.want)

@@ -17,7 +17,7 @@ var version = "coxswain-dev"
 
 // addExtraControllers registers the built-in controllers beyond the
 // replication loop, the Deployment controller and the garbage collector.
-func addExtraControllers(mgr *manager.Manager, cfg *Config, log *slog.Logger) error {
+func addExtraControllers(mgr *manager.Manager, cfg *settings, log *slog.Logger) error {
 	if err := endpoints.Add(mgr, endpoints.Options{}); err != nil {
 		return fmt.Errorf("endpoints controller: %w", err)
 	}

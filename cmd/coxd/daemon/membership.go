@@ -25,7 +25,7 @@ const (
 )
 
 // requestJoin asks the cluster behind servers to add this member.
-func requestJoin(ctx context.Context, cfg *Config, servers []string, log *slog.Logger) error {
+func requestJoin(ctx context.Context, cfg *settings, servers []string, log *slog.Logger) error {
 	cl, err := remote.NewClient(remote.ClientConfig{Servers: servers, Token: cfg.JoinToken, Registry: cfg.Registry, Logger: log})
 	if err != nil {
 		return fmt.Errorf("join: %w", err)

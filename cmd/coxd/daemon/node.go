@@ -26,7 +26,7 @@ import (
 )
 
 // runNodeMode runs a node agent against the API servers of cfg.
-func runNodeMode(ctx context.Context, cfg *Config, log *slog.Logger) error {
+func runNodeMode(ctx context.Context, cfg *settings, log *slog.Logger) error {
 	cc := remote.ClientConfig{Servers: cfg.servers(), Token: cfg.Token, Registry: cfg.Registry, Logger: log.With("component", "client")}
 	if cfg.TokenPath != "" {
 		b, err := os.ReadFile(cfg.TokenPath)
@@ -61,7 +61,7 @@ func runNodeMode(ctx context.Context, cfg *Config, log *slog.Logger) error {
 
 // runNode runs the node's parts (runtime, agent, proxy, routes) over st
 // until ctx ends or one of them fails.
-func runNode(ctx context.Context, cfg *Config, st store.Store, verify remote.ClientConfig, mgr *manager.Manager, log *slog.Logger) error {
+func runNode(ctx context.Context, cfg *settings, st store.Store, verify remote.ClientConfig, mgr *manager.Manager, log *slog.Logger) error {
 	root := cfg.nodeRootDir()
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return fmt.Errorf("node root: %w", err)
@@ -177,7 +177,7 @@ func runNode(ctx context.Context, cfg *Config, st store.Store, verify remote.Cli
 }
 
 // nodeAPIURL is the URL the node API is advertised at.
-func (c *Config) nodeAPIURL(a net.Addr) string {
+func (c *settings) nodeAPIURL(a net.Addr) string {
 	if c.NodeAPIURL != "" {
 		return c.NodeAPIURL
 	}

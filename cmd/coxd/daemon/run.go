@@ -77,7 +77,7 @@ func Run(ctx context.Context, args []string, stderr io.Writer, opts Options) int
 	if cfg.Registry == nil {
 		cfg.Registry = api.NewBuiltinRegistry()
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.validate(); err != nil {
 		fmt.Fprintf(stderr, "coxd %s: %v\n", mode, err)
 		return exitUsage
 	}

@@ -30,7 +30,7 @@ const SystemNamespace = "coxswain-system"
 const LeaderLeaseName = "coxd-controllers"
 
 // runMode runs cfg.Mode until ctx ends.
-func runMode(ctx context.Context, cfg *Config, log *slog.Logger) error {
+func runMode(ctx context.Context, cfg *settings, log *slog.Logger) error {
 	if cfg.PprofAddr != "" {
 		pctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -49,7 +49,7 @@ func runMode(ctx context.Context, cfg *Config, log *slog.Logger) error {
 }
 
 // openStore opens this member's raftstore.
-func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*raftstore.Store, error) {
+func openStore(ctx context.Context, cfg *settings, log *slog.Logger) (*raftstore.Store, error) {
 	peers, _ := cfg.peers()
 	rc := raftstore.Config{
 		ID:            cfg.MemberID,
@@ -72,7 +72,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (*raftstore.S
 }
 
 // runServer runs a control-plane member (and, in "all" mode, the node).
-func runServer(ctx context.Context, cfg *Config, log *slog.Logger) error {
+func runServer(ctx context.Context, cfg *settings, log *slog.Logger) error {
 	rs, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ func runServer(ctx context.Context, cfg *Config, log *slog.Logger) error {
 }
 
 // newAPIServer builds the remote API over the admission chain.
-func newAPIServer(ctx context.Context, cfg *Config, rs *raftstore.Store, chain store.Store, mgr *manager.Manager, log *slog.Logger) (*remote.Server, error) {
+func newAPIServer(ctx context.Context, cfg *settings, rs *raftstore.Store, chain store.Store, mgr *manager.Manager, log *slog.Logger) (*remote.Server, error) {
 	sc := remote.ServerConfig{
 		Store:   chain,
 		Address: cfg.APIAddr,
@@ -200,7 +200,7 @@ func newAPIServer(ctx context.Context, cfg *Config, rs *raftstore.Store, chain s
 }
 
 // addControllers registers the leader-only control loops.
-func addControllers(mgr *manager.Manager, cfg *Config, log *slog.Logger) error {
+func addControllers(mgr *manager.Manager, cfg *settings, log *slog.Logger) error {
 	if err := replicaset.Add(mgr, replicaset.Options{}); err != nil {
 		return fmt.Errorf("replicaset controller: %w", err)
 	}
@@ -313,7 +313,7 @@ func (a *allocator) watch(ctx context.Context, kind string, wake chan<- struct{}
 // selfClientConfig is how the node API of "all" mode reaches this
 // process's own API to check callers: over loopback, trusting the API's own
 // certificate when it serves TLS (which suits a self-signed one).
-func selfClientConfig(cfg *Config) (remote.ClientConfig, error) {
+func selfClientConfig(cfg *settings) (remote.ClientConfig, error) {
 	host, port, err := net.SplitHostPort(cfg.APIAddr)
 	if err != nil {
 		return remote.ClientConfig{}, fmt.Errorf("-api-addr: %w", err)
