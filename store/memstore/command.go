@@ -109,9 +109,13 @@ func (s *Store) prepareOp(op store.Op) (cmdOp, error) {
 			return c, err
 		}
 		var obj api.Object
-		if op.Type == store.OpUpdateStatus && ki.statusField != nil {
+		switch {
+		case op.Type == store.OpUpdateStatus && ki.statusField != nil:
 			obj = statusOnly(ki, op.Object)
-		} else {
+		case op.Type == store.OpUpdate && ki.statusField != nil:
+			// Apply replaces the status with the stored one: don't copy it.
+			obj = fastclone.CloneWithout(op.Object, ki.statusGoName)
+		default:
 			obj = fastclone.Clone(op.Object)
 		}
 		m := api.Meta(obj)

@@ -449,3 +449,46 @@ func TestNoGoroutineLeak(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestGoFieldName(t *testing.T) {
+	s := New()
+	for _, k := range api.BuiltinKinds() {
+		ki, err := s.kind(k.Kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ki.statusField == nil {
+			continue
+		}
+		if ki.statusGoName != "Status" {
+			t.Errorf("%s: status Go field %q, want Status", k.Kind, ki.statusGoName)
+		}
+	}
+}
+
+func TestUpdateIgnoresGivenStatus(t *testing.T) {
+	ctx := ctxT(t)
+	s := New()
+	p := testPod("ns", "p", "n1")
+	p.Status = &api.PodStatus{Phase: "Running"}
+	created, err := s.Create(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateStatus(ctx, created); err != nil {
+		t.Fatal(err)
+	}
+	in := testPod("ns", "p", "n1")
+	in.Spec.Containers[0].Image = "busybox:2"
+	in.Status = &api.PodStatus{Phase: "Failed", Message: "from the update"}
+	got, err := s.Update(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.(*api.Pod).GetStatus().GetPhase() != "Running" || got.(*api.Pod).GetSpec().GetContainers()[0].GetImage() != "busybox:2" {
+		t.Fatalf("update result: %v", got)
+	}
+	if in.GetStatus().GetPhase() != "Failed" {
+		t.Fatal("update changed its input")
+	}
+}

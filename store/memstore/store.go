@@ -3,6 +3,10 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -81,6 +85,8 @@ type kindInfo struct {
 	// specFields are every field but metadata and status: a change to any
 	// of them bumps generation.
 	specFields []protoreflect.FieldDescriptor
+	// statusGoName is the Go struct field holding status.
+	statusGoName string
 }
 
 func (s *Store) kind(name string) (*kindInfo, error) {
@@ -93,6 +99,9 @@ func (s *Store) kind(name string) (*kindInfo, error) {
 	}
 	desc := info.New().ProtoReflect().Descriptor()
 	ki := &kindInfo{KindInfo: info, desc: desc, statusField: desc.Fields().ByName("status"), metaField: desc.Fields().ByName("metadata")}
+	if ki.statusField != nil {
+		ki.statusGoName = goFieldName(info.New(), ki.statusField)
+	}
 	for i := 0; i < desc.Fields().Len(); i++ {
 		fd := desc.Fields().Get(i)
 		if fd != ki.statusField && fd != ki.metaField {
@@ -101,6 +110,25 @@ func (s *Store) kind(name string) (*kindInfo, error) {
 	}
 	actual, _ := s.kinds.LoadOrStore(name, ki)
 	return actual.(*kindInfo), nil
+}
+
+// goFieldName returns the name of the Go struct field of msg that holds fd,
+// from the protobuf struct tags protoc-gen-go writes ("" if none does).
+func goFieldName(msg api.Object, fd protoreflect.FieldDescriptor) string {
+	t := reflect.TypeOf(msg)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return ""
+	}
+	t = t.Elem()
+	num, name := strconv.Itoa(int(fd.Number())), "name="+string(fd.Name())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		parts := strings.Split(f.Tag.Get("protobuf"), ",")
+		if len(parts) > 1 && parts[1] == num && slices.Contains(parts, name) {
+			return f.Name
+		}
+	}
+	return ""
 }
 
 func (s *Store) kindOfObject(obj api.Object) (*kindInfo, error) {

@@ -75,6 +75,7 @@ const (
 )
 
 type op struct {
+	name string // the Go field name
 	off  uintptr
 	kind opKind
 	typ  reflect.Type
@@ -138,7 +139,7 @@ func build(t reflect.Type, building map[reflect.Type]*plan) *plan {
 			p.ok = false
 			continue
 		}
-		o := op{off: f.Offset, typ: f.Type}
+		o := op{name: f.Name, off: f.Offset, typ: f.Type}
 		ft := f.Type
 		switch ft.Kind() {
 		case reflect.String:
@@ -234,6 +235,41 @@ func (p *plan) newCopy(src unsafe.Pointer) unsafe.Pointer {
 	return dst
 }
 
+// CloneWithout returns a deep copy of m with the field whose Go name is
+// field left unset (a store update replaces the status it was given with
+// the stored one, so copying it would be waste). A field that m's type does
+// not have is ignored; a type without a copy plan is cloned whole and the
+// field cleared.
+func CloneWithout[T proto.Message](m T, field string) T {
+	v := reflect.ValueOf(m)
+	if v.Kind() != reflect.Pointer || v.Type().Elem().Kind() != reflect.Struct || v.IsNil() {
+		return Clone(m)
+	}
+	p := planFor(v.Type().Elem())
+	if !p.ok {
+		c := Clone(m)
+		if f := reflect.ValueOf(c).Elem().FieldByName(field); f.IsValid() && f.CanSet() {
+			f.SetZero()
+		}
+		return c
+	}
+	dst := reflect.New(p.typ)
+	p.copyWithout(dst.UnsafePointer(), v.UnsafePointer(), field)
+	return dst.Interface().(T)
+}
+
+// copyWithout is copy, skipping the field named skip.
+func (p *plan) copyWithout(dst, src unsafe.Pointer, skip string) {
+	for i := range p.ops {
+		if p.ops[i].name == skip {
+			copyOps(p.ops[:i], dst, src)
+			copyOps(p.ops[i+1:], dst, src)
+			return
+		}
+	}
+	copyOps(p.ops, dst, src)
+}
+
 // copySlice copies a repeated message field. The copies of a field's
 // elements share one allocation (a []T), so a field of n messages costs two
 // allocations rather than n+1.
@@ -270,9 +306,12 @@ func (p *plan) arrayOf(n int) reflect.Type {
 }
 
 // copy deep-copies the struct at src into the zero struct at dst.
-func (p *plan) copy(dst, src unsafe.Pointer) {
-	for i := range p.ops {
-		o := &p.ops[i]
+func (p *plan) copy(dst, src unsafe.Pointer) { copyOps(p.ops, dst, src) }
+
+// copyOps deep-copies the fields ops describe from src into dst.
+func copyOps(ops []op, dst, src unsafe.Pointer) {
+	for i := range ops {
+		o := &ops[i]
 		s, d := unsafe.Add(src, o.off), unsafe.Add(dst, o.off)
 		switch o.kind {
 		case kString:

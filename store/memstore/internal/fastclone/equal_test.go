@@ -97,3 +97,33 @@ func withUnknown(m proto.Message, b []byte) proto.Message {
 	m.ProtoReflect().SetUnknown(b)
 	return m
 }
+
+func TestCloneWithout(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, k := range api.BuiltinKinds() {
+		t.Run(k.Kind, func(t *testing.T) {
+			orig := k.New()
+			fill(orig.ProtoReflect(), r, 3)
+			ref := proto.Clone(orig)
+			c := CloneWithout(orig, "Status")
+			want := proto.Clone(orig)
+			if fd := want.ProtoReflect().Descriptor().Fields().ByName("status"); fd != nil {
+				want.ProtoReflect().Clear(fd)
+			}
+			if !proto.Equal(c, want) {
+				t.Fatal("CloneWithout(Status) is not the object without its status")
+			}
+			fill(c.ProtoReflect(), r, 3)
+			if !proto.Equal(orig, ref) {
+				t.Fatal("mutating the copy changed the original")
+			}
+			if got := CloneWithout(orig, "NoSuchField"); !proto.Equal(got, orig) {
+				t.Fatal("CloneWithout of a missing field is not a whole copy")
+			}
+		})
+	}
+	var nilPod *api.Pod
+	if CloneWithout(nilPod, "Status") != nil {
+		t.Fatal("nil")
+	}
+}
