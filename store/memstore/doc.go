@@ -58,7 +58,11 @@
 // other watchers never wait for a slow one. An idle watcher costs its
 // channel, a small struct and index entries; no goroutine.
 //
-// Event objects are copies that belong to the receiver. An object leaving a
+// Event objects are shared and read-only (see store.Event): an event's
+// Object and PrevObject are the store's own immutable states, handed to
+// every watcher that receives the event without a copy, so delivering a
+// write to many watchers costs no allocation per watcher. A receiver that
+// wants to change one clones it first (api.Clone). An object leaving a
 // watch's filter arrives as EventDeleted carrying its last matching state
 // at the event's revision; one entering it as EventAdded. Watchers that ask
 // for bookmarks get one every WithBookmarkInterval (default 1s).
@@ -78,8 +82,14 @@
 // # Limits
 //
 // Everything is in memory; there is no persistence besides Snapshot. Every
-// object handed out (results, lists, watch events) is a deep copy; copies
-// of generated message types use compiled copy plans (internal/fastclone),
-// about twice as fast as proto.Clone. Objects are stored as protobuf messages: a
+// object returned by a call (results, Get, List items) is a deep copy that
+// belongs to the caller, and every object written is copied in, so a plain
+// write makes two deep copies (an Update's copy in skips the status it is
+// given, which the stored status replaces); watch events share the stored
+// objects (above). Copies and equality checks of generated message types
+// use compiled plans (internal/fastclone), about twice as fast as
+// proto.Clone, with a repeated message field's elements copied into one
+// allocation. The two copies are most of a write's cost (see
+// docs/benchmarks.md, "Store"). Objects are stored as protobuf messages: a
 // user kind must be registered in the store's registry (WithRegistry).
 package memstore
