@@ -1,6 +1,7 @@
 package fastclone
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -125,5 +126,42 @@ func TestCloneWithout(t *testing.T) {
 	var nilPod *api.Pod
 	if CloneWithout(nilPod, "Status") != nil {
 		t.Fatal("nil")
+	}
+}
+
+// TestCloneRepeatedMessages covers the lengths and nil elements a repeated
+// message field's single-allocation copy must handle.
+func TestCloneRepeatedMessages(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, maxArray, maxArray + 1, 40} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			spec := &api.PodSpec{}
+			for i := range n {
+				var c *api.Container
+				if i%5 != 4 { // every fifth element nil
+					c = &api.Container{Name: fmt.Sprintf("c%d", i), Args: []string{"a"}}
+				}
+				spec.Containers = append(spec.Containers, c)
+			}
+			c := Clone(spec)
+			if len(c.Containers) != n {
+				t.Fatalf("%d containers, want %d", len(c.Containers), n)
+			}
+			for i, e := range c.Containers {
+				o := spec.Containers[i]
+				if (e == nil) != (o == nil) {
+					t.Fatalf("element %d: nil %v, want %v", i, e == nil, o == nil)
+				}
+				if e == nil {
+					continue
+				}
+				if e == o || e.Name != o.Name {
+					t.Fatalf("element %d not a copy", i)
+				}
+				e.Name, e.Args[0] = "changed", "changed"
+				if o.Name != fmt.Sprintf("c%d", i) || o.Args[0] != "a" {
+					t.Fatalf("element %d: changing the copy changed the original", i)
+				}
+			}
+		})
 	}
 }
