@@ -60,9 +60,11 @@ test: setup lint check-generated test-unit
 test-unit:
 	$(GO) test -race -timeout 30m ./...
 
-## demo: the single-machine demo.
+## demo: validate the example manifests, then run the single-machine demo
+## (coxd all with real containers, a Deployment and a Service; needs root).
 demo: setup
 	$(GO) run ./cmd/coxctl validate -f examples/manifests
+	bash examples/quickstart/run.sh
 
 ## bench-AREA: run an area's benchmarks (bench/AREA/run.sh); each prints
 ## `figure: NAME VALUE UNIT` lines.
