@@ -108,6 +108,7 @@ func runNode(ctx context.Context, cfg *settings, st store.Store, verify remote.C
 		Store:             st,
 		Runtime:           rt,
 		Network:           netw,
+		HostNetNS:         cfg.NetNS,
 		RootDir:           filepath.Join(root, "agent"),
 		NodeIP:            cfg.NodeIP,
 		MaxPods:           cfg.MaxPods,
