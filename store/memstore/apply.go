@@ -58,6 +58,18 @@ type planned struct {
 // revision. The results, one per op,
 // belong to the caller.
 func (s *Store) Apply(cmd *Command) ([]api.Object, error) {
+	return s.apply(cmd, true)
+}
+
+// ApplyDiscard is Apply for a caller that does not want the results (a
+// replica applying a command no client there waits for): the same
+// outcome, without the copy of each result. It returns Apply's error.
+func (s *Store) ApplyDiscard(cmd *Command) error {
+	_, err := s.apply(cmd, false)
+	return err
+}
+
+func (s *Store) apply(cmd *Command, results bool) ([]api.Object, error) {
 	if cmd.compact != 0 || cmd.compactBefore != 0 {
 		return nil, s.applyCompact(cmd)
 	}
@@ -85,6 +97,10 @@ func (s *Store) Apply(cmd *Command) ([]api.Object, error) {
 	s.mu.Unlock()
 	if anyWrite {
 		s.hub.notify()
+	}
+	if !results {
+		cmd.ops = nil
+		return nil, nil
 	}
 	out := make([]api.Object, len(plans))
 	for i := range plans {

@@ -492,3 +492,29 @@ func TestUpdateIgnoresGivenStatus(t *testing.T) {
 		t.Fatal("update changed its input")
 	}
 }
+
+func TestApplyDiscard(t *testing.T) {
+	ctx := ctxT(t)
+	s := New()
+	cmd, err := s.Prepare(ctx, store.CreateOp(testPod("ns", "p", "n1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyDiscard(cmd); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, api.KindPod, "ns", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetMetadata().GetResourceVersion() != 1 || got.GetMetadata().GetUid() == "" {
+		t.Fatalf("stored pod: %v", got)
+	}
+	again, err := s.Prepare(ctx, store.CreateOp(testPod("ns", "p", "n1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyDiscard(again); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("second create: %v, want ErrAlreadyExists", err)
+	}
+}
