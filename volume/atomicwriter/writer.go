@@ -19,8 +19,8 @@ const DataDir = "..data"
 
 const dataTmp = "..data_tmp"
 
-// ErrInvalidPath: a payload path is absolute, empty, escapes the directory or
-// has an element starting with "..".
+// ErrInvalidPath is returned when a payload path is absolute, empty, escapes
+// the directory or has an element starting with "..".
 var ErrInvalidPath = errors.New("invalid projected path")
 
 // File is one projected file.

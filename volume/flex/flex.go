@@ -35,7 +35,8 @@ const (
 	OptionSecretPrefix = "coxswain.io/secret/"
 )
 
-// ErrDriver: the driver failed, or its output was not a valid status.
+// ErrDriver is returned when the driver failed, or its output was not a valid
+// status.
 var ErrDriver = errors.New("flex driver error")
 
 // Result is a driver's reply.
