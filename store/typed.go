@@ -55,7 +55,8 @@ func (t Typed[T]) Create(ctx context.Context, obj T) (T, error) {
 	return cast[T](t.s.Create(ctx, obj))
 }
 
-// Get returns the object.
+// Get returns the named object of T's kind, or an error wrapping
+// ErrNotFound.
 func (t Typed[T]) Get(ctx context.Context, namespace, name string, opts ...ReadOption) (T, error) {
 	return cast[T](t.s.Get(ctx, t.kind, namespace, name, opts...))
 }
@@ -70,7 +71,9 @@ func (t Typed[T]) UpdateStatus(ctx context.Context, obj T) (T, error) {
 	return cast[T](t.s.UpdateStatus(ctx, obj))
 }
 
-// Delete deletes the object.
+// Delete removes the named object of T's kind (or, when it has
+// finalizers, marks it for deletion) and returns its last state; see
+// Store.Delete.
 func (t Typed[T]) Delete(ctx context.Context, namespace, name string, opts DeleteOptions) (T, error) {
 	return cast[T](t.s.Delete(ctx, t.kind, namespace, name, opts))
 }
@@ -92,7 +95,8 @@ func (t Typed[T]) List(ctx context.Context, opts ListOptions) ([]T, int64, error
 	return out, res.Revision, nil
 }
 
-// Watch watches the kind.
+// Watch streams the changes to objects of T's kind that match opts; see
+// Store.Watch for the delivery guarantees.
 func (t Typed[T]) Watch(ctx context.Context, opts WatchOptions) (Watch, error) {
 	return t.s.Watch(ctx, t.kind, opts)
 }

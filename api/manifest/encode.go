@@ -22,7 +22,7 @@ type Format int
 const (
 	// YAML is block-style YAML with two-space indentation.
 	YAML Format = iota
-	// JSON is indented JSON.
+	// JSON is JSON indented for people to read.
 	JSON
 	// CompactJSON is JSON without insignificant whitespace, for wire bodies.
 	CompactJSON

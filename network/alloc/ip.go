@@ -41,7 +41,8 @@ func NewIPAllocator(cidr string) (*IPAllocator, error) {
 	return &IPAllocator{prefix: p, base: p.Addr().Next(), bm: newBitmap(size)}, nil
 }
 
-// CIDR returns the range.
+// CIDR returns the range the allocator hands addresses out of, masked to
+// its network address.
 func (a *IPAllocator) CIDR() netip.Prefix { return a.prefix }
 
 func (a *IPAllocator) offset(ip netip.Addr) (int, error) {

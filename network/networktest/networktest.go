@@ -21,7 +21,9 @@ type Harness struct {
 	PodCIDR string
 }
 
-// Run runs the suite.
+// Run runs the conformance suite against the implementations h creates:
+// distinct in-range addresses, idempotent SetUp, Check and TearDown, and
+// Reconcile freeing the sandboxes that are gone. Each case is a subtest.
 func Run(t *testing.T, h Harness) {
 	ctx := context.Background()
 	sandbox := func(t *testing.T, id string) network.Sandbox {

@@ -31,7 +31,9 @@ func NewSnapshot(nodes ...*NodeInfo) *Snapshot {
 	return s
 }
 
-// List returns every node.
+// List returns the NodeInfo of every node with a Node object, in a stable
+// order. The slice is the snapshot's NodeList itself; callers must not
+// modify it.
 func (s *Snapshot) List() []*NodeInfo { return s.NodeList }
 
 // Get returns the named node or nil.
