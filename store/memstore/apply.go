@@ -130,7 +130,9 @@ func (s *Store) plan(p *planned, op *cmdOp, now, rev int64) error {
 	}
 	p.ki = ki
 	p.key = key(op.kind, op.ns, op.name)
-	p.cur, p.rec = s.current(p.key)
+	if rec, ok := s.lookupLocked(p.key); ok {
+		p.cur, p.rec = rec.latest(), rec
+	}
 	what := func() string { return op.kind + " " + nsName(op.ns, op.name) }
 	if op.typ != store.OpCreate && p.cur == nil {
 		if op.typ == store.OpCheck {
@@ -330,7 +332,7 @@ func (s *Store) commit(plans []planned, now, rev int64) {
 		rec, ok := p.rec, p.rec != nil
 		if !ok {
 			// A transaction's earlier op may have made the record.
-			rec, ok = s.tree.Get(&record{key: p.key})
+			rec, ok = s.lookupLocked(p.key)
 		}
 		if ok {
 			v.prev.Store(rec.head.Load())

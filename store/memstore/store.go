@@ -40,6 +40,9 @@ type Store struct {
 	compacted int64
 	history   ring
 	indexes   map[string]map[string]map[string]map[string]struct{} // kind -> path -> value -> keys
+	// probe is the search key for tree lookups made with mu held for
+	// writing (readers allocate their own).
+	probe record
 
 	hub watchHub
 }
@@ -193,6 +196,14 @@ func (r *record) at(rev int64) api.Object {
 		}
 	}
 	return nil
+}
+
+// lookupLocked finds k's record; called with s.mu held for writing.
+func (s *Store) lookupLocked(k string) (*record, bool) {
+	s.probe.key = k
+	rec, ok := s.tree.Get(&s.probe)
+	s.probe.key = ""
+	return rec, ok
 }
 
 func (s *Store) current(k string) (api.Object, *record) {
