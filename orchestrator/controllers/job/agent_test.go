@@ -22,7 +22,7 @@ import (
 // on the fake runtime: the containers themselves exit, the first three
 // with code 1 and the rest with 0, and the agent reports it.
 func TestJobOnAgentWithFakeRuntime(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
 	rt := fake.New(fake.Config{})
 	fail := fake.Behavior{Exit: true, RunFor: 5 * time.Millisecond, ExitCode: 1}
