@@ -24,7 +24,7 @@ import (
 	"github.com/coxswain-io/coxswain/examples/customcontroller/website"
 	"github.com/coxswain-io/coxswain/orchestrator/leaderelection"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
-	"github.com/coxswain-io/coxswain/store/remote"
+	"github.com/coxswain-io/coxswain/store/remote/client"
 )
 
 func main() {
@@ -44,11 +44,11 @@ func main() {
 }
 
 func run(ctx context.Context, servers []string, token, id, health string, elect bool, log *slog.Logger) error {
-	client, err := remote.NewClient(remote.ClientConfig{Servers: servers, Token: token, Registry: website.Registry(), Logger: log})
+	cl, err := client.New(client.Config{Servers: servers, Token: token, Registry: website.Registry(), Logger: log})
 	if err != nil {
 		return err
 	}
-	opts := manager.Options{Store: client, Logger: log, Addr: health}
+	opts := manager.Options{Store: cl, Logger: log, Addr: health}
 	if elect {
 		if id == "" {
 			id, _ = os.Hostname()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/remote/internal/wire"
 )
 
 // User is an authenticated caller.
@@ -116,7 +117,7 @@ func (a *TokenAuthenticator) Authenticate(r *http.Request) (*User, error) {
 	}
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return nil, fmt.Errorf("%w: malformed Authorization header (want Bearer <token>)", errUnauthorized)
+		return nil, fmt.Errorf("%w: malformed Authorization header (want Bearer <token>)", wire.ErrUnauthorized)
 	}
 	token = strings.TrimSpace(token)
 	for t, u := range a.tokens {
@@ -125,7 +126,7 @@ func (a *TokenAuthenticator) Authenticate(r *http.Request) (*User, error) {
 			return &u, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: invalid bearer token", errUnauthorized)
+	return nil, fmt.Errorf("%w: invalid bearer token", wire.ErrUnauthorized)
 }
 
 // ClientCertAuthenticator authenticates verified TLS client certificates:
@@ -137,7 +138,7 @@ func ClientCertAuthenticator() Authenticator {
 		}
 		cert := r.TLS.VerifiedChains[0][0]
 		if cert.Subject.CommonName == "" {
-			return nil, fmt.Errorf("%w: client certificate has no common name", errUnauthorized)
+			return nil, fmt.Errorf("%w: client certificate has no common name", wire.ErrUnauthorized)
 		}
 		return &User{Name: cert.Subject.CommonName, Groups: slices.Clone(cert.Subject.Organization)}, nil
 	})

@@ -107,7 +107,7 @@ func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) {
 // groupVersions returns the served versions of each group ("" is core).
 func (s *Server) groupVersions() map[string][]string {
 	out := map[string][]string{}
-	for _, k := range s.codec.reg.Kinds() {
+	for _, k := range s.codec.Reg.Kinds() {
 		g, v := k.Group(), k.Version()
 		found := false
 		for _, have := range out[g] {
@@ -186,7 +186,7 @@ func (s *Server) resourceList(w http.ResponseWriter, r *http.Request, gv string)
 		return
 	}
 	list := APIResourceList{Kind: "APIResourceList", APIVersion: "v1", GroupVersion: gv, Resources: []APIResource{}}
-	for _, k := range s.codec.reg.Kinds() {
+	for _, k := range s.codec.Reg.Kinds() {
 		if k.APIVersion != gv {
 			continue
 		}

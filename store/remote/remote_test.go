@@ -45,7 +45,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.noClient {
 		return e
 	}
-	ccfg := remote.ClientConfig{Servers: []string{hs.URL}, JSON: o.json}
+	ccfg := remote.ClientConfig{Servers: []string{hs.URL}}
+	if o.json {
+		ccfg.JSON = remote.KubernetesJSON
+	}
 	if o.client != nil {
 		o.client(&ccfg)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/api/labels"
 	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/remote/internal/wire"
 	"github.com/coxswain-io/coxswain/store/remote/wirepb"
 )
 
@@ -28,7 +29,7 @@ type resourceRequest struct {
 }
 
 func notFoundPath(r *http.Request, format string, args ...any) error {
-	return newRequestError(http.StatusNotFound, ReasonNotFound, fmt.Errorf("%s: %s", r.URL.Path, fmt.Sprintf(format, args...)))
+	return wire.NewRequestError(http.StatusNotFound, ReasonNotFound, fmt.Errorf("%s: %s", r.URL.Path, fmt.Sprintf(format, args...)))
 }
 
 // parseResourcePath resolves /api/{version}/... and
@@ -45,7 +46,7 @@ func (s *Server) parseResourcePath(r *http.Request) (resourceRequest, error) {
 			return resourceRequest{}, notFoundPath(r, "empty path segment")
 		}
 	}
-	reg := s.codec.reg
+	reg := s.codec.Reg
 	lookup := func(resource string) (api.KindInfo, bool) {
 		info, err := reg.LookupResource(group, resource)
 		return info, err == nil && info.APIVersion == gv
@@ -64,7 +65,7 @@ func (s *Server) parseResourcePath(r *http.Request) (resourceRequest, error) {
 		}
 		rr.info, rest = info, segs[1:]
 		if info.Scope == api.Namespaced && len(rest) > 0 {
-			return rr, notFoundPath(r, "%s is namespaced: use /%s/namespaces/{namespace}/%s/%s", info.Resource, apiPrefix(info), info.Resource, rest[0])
+			return rr, notFoundPath(r, "%s is namespaced: use /%s/namespaces/{namespace}/%s/%s", info.Resource, wire.APIPrefix(info), info.Resource, rest[0])
 		}
 	}
 	switch len(rest) {
@@ -92,13 +93,6 @@ func (s *Server) parseResourcePath(r *http.Request) (resourceRequest, error) {
 	return rr, nil
 }
 
-func apiPrefix(info api.KindInfo) string {
-	if info.Group() == "" {
-		return "api/" + info.Version()
-	}
-	return "apis/" + info.APIVersion
-}
-
 func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) {
 	rr, err := s.parseResourcePath(r)
 	if err != nil {
@@ -123,7 +117,7 @@ func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) {
 			}
 		case http.MethodPost:
 			if rr.info.Scope == api.Namespaced && rr.namespace == "" {
-				fail(newBadRequest(fmt.Errorf("%s is namespaced: POST to /%s/namespaces/{namespace}/%s", rr.info.Resource, apiPrefix(rr.info), rr.info.Resource)))
+				fail(wire.NewBadRequest(fmt.Errorf("%s is namespaced: POST to /%s/namespaces/{namespace}/%s", rr.info.Resource, wire.APIPrefix(rr.info), rr.info.Resource)))
 				return
 			}
 			a.Verb, handle = "create", s.create
@@ -224,12 +218,12 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, rr resourceRequest
 	if err != nil {
 		return err
 	}
-	f := responseFormat(r.Header.Get("Accept"))
-	b, err := s.codec.encodeList(rr.info, res, f)
+	f := wire.ResponseFormat(r.Header.Get("Accept"))
+	b, err := s.codec.EncodeList(rr.info, res, f)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", f.mediaType())
+	w.Header().Set("Content-Type", f.MediaType())
 	_, _ = w.Write(b)
 	return nil
 }
@@ -241,16 +235,16 @@ func (s *Server) decodeBodyObject(w http.ResponseWriter, r *http.Request, rr res
 	if err != nil {
 		return nil, err
 	}
-	obj, err := s.codec.decodeObject(data, f)
+	obj, err := s.codec.DecodeObject(data, f)
 	if err != nil {
-		return nil, newBadRequest(fmt.Errorf("decode %s body: %w", f.mediaType(), err))
+		return nil, wire.NewBadRequest(fmt.Errorf("decode %s body: %w", f.MediaType(), err))
 	}
-	info, err := s.codec.reg.KindOf(obj)
+	info, err := s.codec.Reg.KindOf(obj)
 	if err != nil {
-		return nil, newBadRequest(err)
+		return nil, wire.NewBadRequest(err)
 	}
 	if info.Kind != rr.info.Kind {
-		return nil, newBadRequest(fmt.Errorf("body is a %s, but the path is for %s", info.Kind, rr.info.Kind))
+		return nil, wire.NewBadRequest(fmt.Errorf("body is a %s, but the path is for %s", info.Kind, rr.info.Kind))
 	}
 	m := api.Meta(obj)
 	if rr.info.Scope == api.Namespaced {
@@ -259,7 +253,7 @@ func (s *Server) decodeBodyObject(w http.ResponseWriter, r *http.Request, rr res
 			m.Namespace = rr.namespace
 		case rr.namespace:
 		default:
-			return nil, newBadRequest(fmt.Errorf("metadata.namespace %q does not match the path's namespace %q", m.GetNamespace(), rr.namespace))
+			return nil, wire.NewBadRequest(fmt.Errorf("metadata.namespace %q does not match the path's namespace %q", m.GetNamespace(), rr.namespace))
 		}
 	}
 	if rr.name != "" {
@@ -268,7 +262,7 @@ func (s *Server) decodeBodyObject(w http.ResponseWriter, r *http.Request, rr res
 			m.Name = rr.name
 		case rr.name:
 		default:
-			return nil, newBadRequest(fmt.Errorf("metadata.name %q does not match the path's name %q", m.GetName(), rr.name))
+			return nil, wire.NewBadRequest(fmt.Errorf("metadata.name %q does not match the path's name %q", m.GetName(), rr.name))
 		}
 	}
 	return obj, nil
@@ -321,18 +315,6 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, rr resourceReque
 	return nil
 }
 
-// deleteOptionsJSON is the JSON body of a DELETE, as in Kubernetes.
-type deleteOptionsJSON struct {
-	APIVersion         string `json:"apiVersion,omitempty"`
-	Kind               string `json:"kind,omitempty"`
-	PropagationPolicy  string `json:"propagationPolicy,omitempty"`
-	GracePeriodSeconds *int64 `json:"gracePeriodSeconds,omitempty"`
-	Preconditions      *struct {
-		UID             string  `json:"uid,omitempty"`
-		ResourceVersion flexInt `json:"resourceVersion,omitempty"`
-	} `json:"preconditions,omitempty"`
-}
-
 // parseDeleteOptions reads options from the query (propagationPolicy,
 // preconditions.uid, preconditions.resourceVersion) and, if present, the
 // body; the body wins.
@@ -349,30 +331,30 @@ func (s *Server) parseDeleteOptions(w http.ResponseWriter, r *http.Request) (sto
 	}
 	if len(strings.TrimSpace(string(data))) > 0 {
 		if err := decodeDeleteOptions(data, f, &opts); err != nil {
-			return opts, newBadRequest(fmt.Errorf("delete options: %w", err))
+			return opts, wire.NewBadRequest(fmt.Errorf("delete options: %w", err))
 		}
 	}
 	switch opts.PropagationPolicy {
 	case "", store.PropagationBackground, store.PropagationForeground, store.PropagationOrphan:
 	default:
-		return opts, newBadRequest(fmt.Errorf("propagationPolicy %q: want Background, Foreground or Orphan", opts.PropagationPolicy))
+		return opts, wire.NewBadRequest(fmt.Errorf("propagationPolicy %q: want Background, Foreground or Orphan", opts.PropagationPolicy))
 	}
 	return opts, nil
 }
 
-func decodeDeleteOptions(data []byte, f format, opts *store.DeleteOptions) error {
-	if f == formatProtobuf {
+func decodeDeleteOptions(data []byte, f wire.Format, opts *store.DeleteOptions) error {
+	if f == wire.FormatProtobuf {
 		var d wirepb.DeleteOptions
 		if err := proto.Unmarshal(data, &d); err != nil {
 			return err
 		}
-		setDeleteOptions(opts, d.GetPropagationPolicy(), d.GetPreconditions().GetUid(), d.GetPreconditions().GetResourceVersion())
+		wire.SetDeleteOptions(opts, d.GetPropagationPolicy(), d.GetPreconditions().GetUid(), d.GetPreconditions().GetResourceVersion())
 		return nil
 	}
-	if f == formatYAML {
+	if f == wire.FormatYAML {
 		return errors.New("send delete options as JSON or protobuf")
 	}
-	var d deleteOptionsJSON
+	var d wire.DeleteOptionsJSON
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
@@ -386,20 +368,8 @@ func decodeDeleteOptions(data []byte, f format, opts *store.DeleteOptions) error
 	if d.Preconditions != nil {
 		uid, rv = d.Preconditions.UID, int64(d.Preconditions.ResourceVersion)
 	}
-	setDeleteOptions(opts, d.PropagationPolicy, uid, rv)
+	wire.SetDeleteOptions(opts, d.PropagationPolicy, uid, rv)
 	return nil
-}
-
-func setDeleteOptions(opts *store.DeleteOptions, policy, uid string, rv int64) {
-	if policy != "" {
-		opts.PropagationPolicy = policy
-	}
-	if uid != "" {
-		opts.UID = uid
-	}
-	if rv != 0 {
-		opts.ResourceVersion = rv
-	}
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, rr resourceRequest) error {
@@ -493,12 +463,12 @@ func (s *Server) putScale(w http.ResponseWriter, r *http.Request, rr resourceReq
 	if err != nil {
 		return err
 	}
-	sc, err := s.codec.decodeScale(data, f)
+	sc, err := s.codec.DecodeScale(data, f)
 	if err != nil {
-		return newBadRequest(fmt.Errorf("decode Scale: %w", err))
+		return wire.NewBadRequest(fmt.Errorf("decode Scale: %w", err))
 	}
 	if n := sc.GetMetadata().GetName(); n != "" && n != rr.name {
-		return newBadRequest(fmt.Errorf("metadata.name %q does not match the path's name %q", n, rr.name))
+		return wire.NewBadRequest(fmt.Errorf("metadata.name %q does not match the path's name %q", n, rr.name))
 	}
 	if sc.GetSpec().GetReplicas() < 0 {
 		return store.Errorf(store.ErrInvalid, "spec.replicas: must be non-negative, got %d", sc.GetSpec().GetReplicas())
@@ -574,9 +544,9 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, rr resourceReques
 		return err
 	}
 	defer wt.Stop()
-	f := responseFormat(r.Header.Get("Accept"))
+	f := wire.ResponseFormat(r.Header.Get("Accept"))
 	h := w.Header()
-	h.Set("Content-Type", f.mediaType())
+	h.Set("Content-Type", f.MediaType())
 	h.Set(HeaderWatchRevision, strconv.FormatInt(rev, 10))
 	h.Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
@@ -600,14 +570,14 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, rr resourceReques
 		case ev, ok := <-ch:
 			if !ok {
 				if err := wt.Err(); err != nil && ctx.Err() == nil {
-					if b, eerr := s.codec.encodeErrorEvent(statusFor(err), f); eerr == nil {
+					if b, eerr := s.codec.EncodeErrorEvent(wire.StatusFor(err), f); eerr == nil {
 						_, _ = w.Write(b)
 						flusher.Flush()
 					}
 				}
 				return nil
 			}
-			b, err := s.codec.encodeEvent(rr.info, ev, f)
+			b, err := s.codec.EncodeEvent(rr.info, ev, f)
 			if err != nil {
 				s.cfg.Logger.Error("remote: encode watch event", "kind", rr.info.Kind, "err", err)
 				return nil

@@ -18,21 +18,23 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/remote/internal/wire"
 )
 
-// Paths of the API's own endpoints outside the kinds it serves.
+// Paths of the API's own endpoints outside the kinds it serves (see
+// package wire, shared with the client).
 const (
 	// InternalGroup is the API group of the store-level endpoints.
-	InternalGroup = "remote.coxswain.io"
+	InternalGroup = wire.InternalGroup
 	// TxnPath takes POSTed transactions.
-	TxnPath = "/apis/" + InternalGroup + "/v1/transactions"
+	TxnPath = wire.TxnPath
 	// CompactPath takes POST ?revision=N to compact the store.
-	CompactPath = "/apis/" + InternalGroup + "/v1/compact"
+	CompactPath = wire.CompactPath
 	// RevisionPath answers GET with the store's current revision.
-	RevisionPath = "/apis/" + InternalGroup + "/v1/revision"
+	RevisionPath = wire.RevisionPath
 	// HeaderWatchRevision is the response header of a watch naming the
 	// revision the stream starts after (resolving resourceVersion=0).
-	HeaderWatchRevision = "X-Coxswain-Watch-Revision"
+	HeaderWatchRevision = wire.HeaderWatchRevision
 )
 
 // Defaults of ServerConfig.
@@ -112,7 +114,7 @@ func (c *ServerConfig) setDefaults() {
 type Server struct {
 	cfg     ServerConfig
 	st      store.Store
-	codec   codec
+	codec   wire.Codec
 	mux     *http.ServeMux
 	metrics *metrics
 }
@@ -123,7 +125,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, st: cfg.Store, codec: codec{reg: cfg.Store.Registry()}, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, st: cfg.Store, codec: wire.Codec{Reg: cfg.Store.Registry(), JSON: KubernetesJSON}, mux: http.NewServeMux()}
 	if cfg.Metrics != nil {
 		m, err := newMetrics(cfg.Metrics)
 		if err != nil {
@@ -145,7 +147,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	s.mux.HandleFunc(CompactPath, s.handleCompact)
 	s.mux.HandleFunc(RevisionPath, s.handleRevision)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, newRequestError(http.StatusNotFound, ReasonNotFound, fmt.Errorf("no such path %q", r.URL.Path)))
+		s.writeError(w, r, wire.NewRequestError(http.StatusNotFound, ReasonNotFound, fmt.Errorf("no such path %q", r.URL.Path)))
 	})
 	return s, nil
 }
@@ -236,7 +238,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if au == nil {
-			s.writeError(w, r, fmt.Errorf("%w: credentials required", errUnauthorized))
+			s.writeError(w, r, fmt.Errorf("%w: credentials required", wire.ErrUnauthorized))
 			return
 		}
 		u = &User{Name: au.Name, Groups: append(slices.Clone(au.Groups), GroupAuthenticated)}
@@ -248,12 +250,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // writeError answers with the Status for err in the format the client
 // accepts.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	s.writeStatus(w, r, err, statusFor(err))
+	s.writeStatus(w, r, err, wire.StatusFor(err))
 }
 
 // writeResourceError is writeError naming the object in the Status details.
 func (s *Server) writeResourceError(w http.ResponseWriter, r *http.Request, rr resourceRequest, err error) {
-	st := statusFor(err)
+	st := wire.StatusFor(err)
 	st.Details = &api.StatusDetails{Name: rr.name, Kind: rr.info.Resource}
 	s.writeStatus(w, r, err, st)
 }
@@ -262,32 +264,32 @@ func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, err error, 
 	if st.GetCode() >= 500 && st.GetCode() != http.StatusServiceUnavailable && st.GetCode() != http.StatusGatewayTimeout {
 		s.cfg.Logger.Error("remote: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	f := responseFormat(r.Header.Get("Accept"))
-	var br *badRequest
-	if errors.As(err, &br) && len(br.allow) > 0 {
-		w.Header().Set("Allow", strings.Join(br.allow, ", "))
+	f := wire.ResponseFormat(r.Header.Get("Accept"))
+	var br *wire.BadRequest
+	if errors.As(err, &br) && len(br.Allow) > 0 {
+		w.Header().Set("Allow", strings.Join(br.Allow, ", "))
 	}
-	w.Header().Set("Content-Type", f.mediaType())
+	w.Header().Set("Content-Type", f.MediaType())
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(int(st.GetCode()))
-	_, _ = w.Write(encodeStatus(st, f))
+	_, _ = w.Write(wire.EncodeStatus(st, f))
 }
 
 func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, obj api.Object) {
-	f := responseFormat(r.Header.Get("Accept"))
-	b, err := s.codec.encodeObject(obj, f)
+	f := wire.ResponseFormat(r.Header.Get("Accept"))
+	b, err := s.codec.EncodeObject(obj, f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", f.mediaType())
+	w.Header().Set("Content-Type", f.MediaType())
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 }
 
 func methodNotAllowed(r *http.Request, allowed ...string) error {
-	return &badRequest{code: http.StatusMethodNotAllowed, reason: ReasonMethodNotAllowed, allow: allowed,
-		err: fmt.Errorf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", "))}
+	return &wire.BadRequest{Code: http.StatusMethodNotAllowed, Reason: ReasonMethodNotAllowed, Allow: allowed,
+		Err: fmt.Errorf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", "))}
 }
 
 func (s *Server) authorize(r *http.Request, a Attributes) error {
@@ -296,20 +298,20 @@ func (s *Server) authorize(r *http.Request, a Attributes) error {
 }
 
 // readBody reads a request body within the size limit.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, format, error) {
-	f, err := requestFormat(r.Header.Get("Content-Type"))
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, wire.Format, error) {
+	f, err := wire.RequestFormat(r.Header.Get("Content-Type"))
 	if err != nil {
-		return nil, 0, newRequestError(http.StatusUnsupportedMediaType, ReasonUnsupportedMediaType, err)
+		return nil, 0, wire.NewRequestError(http.StatusUnsupportedMediaType, ReasonUnsupportedMediaType, err)
 	}
 	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes)
 	data, err := io.ReadAll(body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, 0, newRequestError(http.StatusRequestEntityTooLarge, ReasonRequestEntityTooLarge,
+			return nil, 0, wire.NewRequestError(http.StatusRequestEntityTooLarge, ReasonRequestEntityTooLarge,
 				fmt.Errorf("request body exceeds %d bytes", s.cfg.MaxRequestBytes))
 		}
-		return nil, 0, newBadRequest(fmt.Errorf("read body: %w", err))
+		return nil, 0, wire.NewBadRequest(fmt.Errorf("read body: %w", err))
 	}
 	return data, f, nil
 }
@@ -327,7 +329,7 @@ func queryInt(r *http.Request, name string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return 0, newBadRequest(fmt.Errorf("query parameter %s=%q: want a non-negative integer", name, v))
+		return 0, wire.NewBadRequest(fmt.Errorf("query parameter %s=%q: want a non-negative integer", name, v))
 	}
 	return n, nil
 }
@@ -339,7 +341,7 @@ func queryBool(r *http.Request, name string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, newBadRequest(fmt.Errorf("query parameter %s=%q: want true or false", name, v))
+		return false, wire.NewBadRequest(fmt.Errorf("query parameter %s=%q: want true or false", name, v))
 	}
 	return b, nil
 }
@@ -355,7 +357,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	var err error
-	if _, lerr := s.codec.reg.Lookup(api.KindNamespace); lerr == nil {
+	if _, lerr := s.codec.Reg.Lookup(api.KindNamespace); lerr == nil {
 		_, err = s.st.List(ctx, api.KindNamespace, store.ListOptions{Limit: 1, Linearizable: true})
 	} else {
 		_, err = s.st.Revision(ctx)
@@ -381,9 +383,9 @@ func (s *Server) handleTxn(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ops, err := s.codec.decodeTxn(data, f)
+	ops, err := s.codec.DecodeTxn(data, f)
 	if err != nil {
-		s.writeError(w, r, newBadRequest(fmt.Errorf("transaction: %w", err)))
+		s.writeError(w, r, wire.NewBadRequest(fmt.Errorf("transaction: %w", err)))
 		return
 	}
 	for i, op := range ops {
@@ -401,29 +403,29 @@ func (s *Server) handleTxn(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	rf := responseFormat(r.Header.Get("Accept"))
-	b, err := s.codec.encodeTxnResult(res, rf)
+	rf := wire.ResponseFormat(r.Header.Get("Accept"))
+	b, err := s.codec.EncodeTxnResult(res, rf)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", rf.mediaType())
+	w.Header().Set("Content-Type", rf.MediaType())
 	_, _ = w.Write(b)
 }
 
 func (s *Server) authorizeOp(r *http.Request, op store.Op) error {
 	kind, ns, name := op.Kind, op.Namespace, op.Name
 	if op.Object != nil {
-		info, err := s.codec.reg.KindOf(op.Object)
+		info, err := s.codec.Reg.KindOf(op.Object)
 		if err != nil {
-			return newBadRequest(err)
+			return wire.NewBadRequest(err)
 		}
 		m := op.Object.GetMetadata()
 		kind, ns, name = info.Kind, m.GetNamespace(), m.GetName()
 	}
-	info, err := s.codec.reg.Lookup(kind)
+	info, err := s.codec.Reg.Lookup(kind)
 	if err != nil {
-		return newBadRequest(err)
+		return wire.NewBadRequest(err)
 	}
 	a := Attributes{APIGroup: info.Group(), Resource: info.Resource, Namespace: ns, Name: name}
 	switch op.Type {
@@ -451,7 +453,7 @@ func (s *Server) handleCompact(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	rev, err := queryInt(r, "revision")
 	if err == nil && rev == 0 {
-		err = newBadRequest(errors.New("query parameter revision is required"))
+		err = wire.NewBadRequest(errors.New("query parameter revision is required"))
 	}
 	if err == nil {
 		err = s.authorize(r, Attributes{Verb: "create", APIGroup: InternalGroup, Resource: "compactions"})
@@ -485,9 +487,5 @@ func (s *Server) handleRevision(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, revisionJSON{Revision: flexInt(rev)})
-}
-
-type revisionJSON struct {
-	Revision flexInt `json:"revision"`
+	writeJSON(w, wire.RevisionJSON{Revision: wire.FlexInt(rev)})
 }

@@ -75,7 +75,7 @@ func newCutterEnv(t *testing.T, cutAfter int, memOpts ...memstore.Option) (*mems
 	cut := &cutter{next: srv.Handler(), cutAfter: cutAfter, maxCuts: 6}
 	hs := httptest.NewServer(cut)
 	t.Cleanup(hs.Close)
-	c, err := remote.NewClient(remote.ClientConfig{Servers: []string{hs.URL}, JSON: true, WatchRetryTimeout: 5 * time.Second})
+	c, err := remote.NewClient(remote.ClientConfig{Servers: []string{hs.URL}, JSON: remote.KubernetesJSON, WatchRetryTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

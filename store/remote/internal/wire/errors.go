@@ -1,4 +1,4 @@
-package remote
+package wire
 
 import (
 	"context"
@@ -48,37 +48,45 @@ func (e *StatusError) Error() string {
 // Unwrap returns the store error class of the status.
 func (e *StatusError) Unwrap() error { return e.class }
 
-// badRequest marks input the server could not accept; it maps to 400 and,
+// BadRequest marks input the server could not accept; it maps to 400 and,
 // on the client, to store.ErrInvalid.
-type badRequest struct {
-	code   int
-	reason string
-	err    error
-	// allow lists the methods a 405 answer names in its Allow header.
-	allow []string
+type BadRequest struct {
+	// Code is the HTTP status.
+	Code int
+	// Reason is the Status reason.
+	Reason string
+	// Err is the cause.
+	Err error
+	// Allow lists the methods a 405 answer names in its Allow header.
+	Allow []string
 }
 
-func (e *badRequest) Error() string { return e.err.Error() }
-func (e *badRequest) Unwrap() error { return e.err }
+// Error returns the cause's message.
+func (e *BadRequest) Error() string { return e.Err.Error() }
 
-func newBadRequest(err error) error {
-	return &badRequest{code: http.StatusBadRequest, reason: ReasonBadRequest, err: err}
+// Unwrap returns the cause.
+func (e *BadRequest) Unwrap() error { return e.Err }
+
+// NewBadRequest returns a 400 BadRequest for err.
+func NewBadRequest(err error) error {
+	return &BadRequest{Code: http.StatusBadRequest, Reason: ReasonBadRequest, Err: err}
 }
 
-func newRequestError(code int, reason string, err error) error {
-	return &badRequest{code: code, reason: reason, err: err}
+// NewRequestError returns a BadRequest with its own code and reason.
+func NewRequestError(code int, reason string, err error) error {
+	return &BadRequest{Code: code, Reason: reason, Err: err}
 }
 
-// statusFor maps an error to its HTTP status: the store's classes to 404,
+// StatusFor maps an error to its HTTP status: the store's classes to 404,
 // 409, 422, 410, 503, 429 and 403; malformed requests to 4xx; anything else
 // to 500.
-func statusFor(err error) *api.Status {
+func StatusFor(err error) *api.Status {
 	code, reason := http.StatusInternalServerError, ReasonInternalError
-	var br *badRequest
+	var br *BadRequest
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &br):
-		code, reason = br.code, br.reason
+		code, reason = br.Code, br.Reason
 	case errors.As(err, &mbe):
 		code, reason = http.StatusRequestEntityTooLarge, ReasonRequestEntityTooLarge
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, api.ErrUnknownKind):
@@ -97,7 +105,7 @@ func statusFor(err error) *api.Status {
 		code, reason = http.StatusTooManyRequests, ReasonTooManyRequests
 	case errors.Is(err, store.ErrForbidden):
 		code, reason = http.StatusForbidden, ReasonForbidden
-	case errors.Is(err, errUnauthorized):
+	case errors.Is(err, ErrUnauthorized):
 		code, reason = http.StatusUnauthorized, ReasonUnauthorized
 	case errors.Is(err, context.DeadlineExceeded):
 		code, reason = http.StatusGatewayTimeout, ReasonTimeout
@@ -107,8 +115,8 @@ func statusFor(err error) *api.Status {
 	return &api.Status{Status: "Failure", Message: err.Error(), Reason: reason, Code: int32(code)}
 }
 
-// errorFromStatus turns a Status back into an error of the store's classes.
-func errorFromStatus(st *api.Status) error {
+// ErrorFromStatus turns a Status back into an error of the store's classes.
+func ErrorFromStatus(st *api.Status) error {
 	var class error
 	switch st.GetReason() {
 	case ReasonNotFound:
@@ -140,14 +148,14 @@ func errorFromStatus(st *api.Status) error {
 		case code >= 400 && code < 500:
 			class = store.ErrInvalid
 		default:
-			class = errInternal
+			class = ErrInternal
 		}
 	}
 	return &StatusError{Status: st, class: class}
 }
 
-// errInternal is the class of a server error outside the store's classes.
-var errInternal = errors.New("internal server error")
+// ErrInternal is the class of a server error outside the store's classes.
+var ErrInternal = errors.New("internal server error")
 
-// errUnauthorized is a request without valid credentials.
-var errUnauthorized = errors.New("unauthorized")
+// ErrUnauthorized is a request without valid credentials.
+var ErrUnauthorized = errors.New("unauthorized")

@@ -1,4 +1,4 @@
-package remote
+package wire
 
 import (
 	"encoding/json"
@@ -20,13 +20,13 @@ const (
 	txnCheck        = "check"
 )
 
-var txnOpNames = map[store.OpType]string{
+var TxnOpNames = map[store.OpType]string{
 	store.OpCreate: txnCreate, store.OpUpdate: txnUpdate, store.OpUpdateStatus: txnUpdateStatus,
 	store.OpDelete: txnDelete, store.OpCheck: txnCheck,
 }
 
 func txnOpType(name string) (store.OpType, bool) {
-	for t, n := range txnOpNames {
+	for t, n := range TxnOpNames {
 		if n == name {
 			return t, true
 		}
@@ -53,8 +53,8 @@ type txnOpJSON struct {
 	Kind            string             `json:"kind,omitempty"`
 	Namespace       string             `json:"namespace,omitempty"`
 	Name            string             `json:"name,omitempty"`
-	ResourceVersion flexInt            `json:"resourceVersion,omitempty"`
-	DeleteOptions   *deleteOptionsJSON `json:"deleteOptions,omitempty"`
+	ResourceVersion FlexInt            `json:"resourceVersion,omitempty"`
+	DeleteOptions   *DeleteOptionsJSON `json:"deleteOptions,omitempty"`
 }
 
 // txnResultJSON is the JSON answer: one item per op, null when an op has
@@ -65,11 +65,11 @@ type txnResultJSON struct {
 	Items      []json.RawMessage `json:"items"`
 }
 
-func (c codec) encodeTxn(ops []store.Op, f format) ([]byte, error) {
-	if f == formatProtobuf {
+func (c Codec) EncodeTxn(ops []store.Op, f Format) ([]byte, error) {
+	if f == FormatProtobuf {
 		t := &wirepb.Transaction{}
 		for _, op := range ops {
-			w := &wirepb.TxnOp{Op: txnOpNames[op.Type], Kind: op.Kind, Namespace: op.Namespace, Name: op.Name, ResourceVersion: op.ResourceVersion}
+			w := &wirepb.TxnOp{Op: TxnOpNames[op.Type], Kind: op.Kind, Namespace: op.Namespace, Name: op.Name, ResourceVersion: op.ResourceVersion}
 			if op.Object != nil {
 				var err error
 				if w.Object, err = c.typed(op.Object); err != nil {
@@ -86,7 +86,7 @@ func (c codec) encodeTxn(ops []store.Op, f format) ([]byte, error) {
 	}
 	t := transactionJSON{APIVersion: InternalGroup + "/v1", Kind: "Transaction"}
 	for _, op := range ops {
-		j := txnOpJSON{Op: txnOpNames[op.Type], Kind: op.Kind, Namespace: op.Namespace, Name: op.Name, ResourceVersion: flexInt(op.ResourceVersion)}
+		j := txnOpJSON{Op: TxnOpNames[op.Type], Kind: op.Kind, Namespace: op.Namespace, Name: op.Name, ResourceVersion: FlexInt(op.ResourceVersion)}
 		if op.Object != nil {
 			b, err := c.objectJSON(op.Object)
 			if err != nil {
@@ -95,21 +95,21 @@ func (c codec) encodeTxn(ops []store.Op, f format) ([]byte, error) {
 			j.Object = b
 		}
 		if op.Delete != (store.DeleteOptions{}) {
-			j.DeleteOptions = &deleteOptionsJSON{PropagationPolicy: op.Delete.PropagationPolicy}
+			j.DeleteOptions = &DeleteOptionsJSON{PropagationPolicy: op.Delete.PropagationPolicy}
 			j.DeleteOptions.Preconditions = &struct {
 				UID             string  `json:"uid,omitempty"`
-				ResourceVersion flexInt `json:"resourceVersion,omitempty"`
-			}{op.Delete.UID, flexInt(op.Delete.ResourceVersion)}
+				ResourceVersion FlexInt `json:"resourceVersion,omitempty"`
+			}{op.Delete.UID, FlexInt(op.Delete.ResourceVersion)}
 		}
 		t.Ops = append(t.Ops, j)
 	}
 	return json.Marshal(t)
 }
 
-func (c codec) decodeTxn(data []byte, f format) ([]store.Op, error) {
+func (c Codec) DecodeTxn(data []byte, f Format) ([]store.Op, error) {
 	var ops []store.Op
 	switch f {
-	case formatProtobuf:
+	case FormatProtobuf:
 		var t wirepb.Transaction
 		if err := proto.Unmarshal(data, &t); err != nil {
 			return nil, err
@@ -125,11 +125,11 @@ func (c codec) decodeTxn(data []byte, f format) ([]store.Op, error) {
 				}
 			}
 			if d := w.GetDeleteOptions(); d != nil {
-				setDeleteOptions(&op.Delete, d.GetPropagationPolicy(), d.GetPreconditions().GetUid(), d.GetPreconditions().GetResourceVersion())
+				SetDeleteOptions(&op.Delete, d.GetPropagationPolicy(), d.GetPreconditions().GetUid(), d.GetPreconditions().GetResourceVersion())
 			}
 			ops = append(ops, op)
 		}
-	case formatJSON:
+	case FormatJSON:
 		var t transactionJSON
 		if err := json.Unmarshal(data, &t); err != nil {
 			return nil, err
@@ -143,7 +143,7 @@ func (c codec) decodeTxn(data []byte, f format) ([]store.Op, error) {
 				return nil, err
 			}
 			if len(j.Object) > 0 && string(j.Object) != "null" {
-				if op.Object, err = c.decodeManifest(j.Object, c.reg); err != nil {
+				if op.Object, err = c.decodeManifest(j.Object, c.Reg); err != nil {
 					return nil, fmt.Errorf("op %d: %w", i, err)
 				}
 			}
@@ -153,7 +153,7 @@ func (c codec) decodeTxn(data []byte, f format) ([]store.Op, error) {
 				if d.Preconditions != nil {
 					uid, rv = d.Preconditions.UID, int64(d.Preconditions.ResourceVersion)
 				}
-				setDeleteOptions(&op.Delete, d.PropagationPolicy, uid, rv)
+				SetDeleteOptions(&op.Delete, d.PropagationPolicy, uid, rv)
 			}
 			ops = append(ops, op)
 		}
@@ -164,18 +164,18 @@ func (c codec) decodeTxn(data []byte, f format) ([]store.Op, error) {
 		switch op.Type {
 		case store.OpCreate, store.OpUpdate, store.OpUpdateStatus:
 			if op.Object == nil {
-				return nil, fmt.Errorf("op %d (%s): object is required", i, txnOpNames[op.Type])
+				return nil, fmt.Errorf("op %d (%s): object is required", i, TxnOpNames[op.Type])
 			}
 		default:
 			if op.Kind == "" || op.Name == "" {
-				return nil, fmt.Errorf("op %d (%s): kind and name are required", i, txnOpNames[op.Type])
+				return nil, fmt.Errorf("op %d (%s): kind and name are required", i, TxnOpNames[op.Type])
 			}
 		}
 	}
 	return ops, nil
 }
 
-func (c codec) txnOp(i int, name, kind, ns, objName string, rv int64) (store.Op, error) {
+func (c Codec) txnOp(i int, name, kind, ns, objName string, rv int64) (store.Op, error) {
 	t, ok := txnOpType(name)
 	if !ok {
 		return store.Op{}, fmt.Errorf("op %d: unknown op %q (want create, update, updateStatus, delete or check)", i, name)
@@ -183,8 +183,8 @@ func (c codec) txnOp(i int, name, kind, ns, objName string, rv int64) (store.Op,
 	return store.Op{Type: t, Kind: kind, Namespace: ns, Name: objName, ResourceVersion: rv}, nil
 }
 
-func (c codec) encodeTxnResult(res []api.Object, f format) ([]byte, error) {
-	if f == formatProtobuf {
+func (c Codec) EncodeTxnResult(res []api.Object, f Format) ([]byte, error) {
+	if f == FormatProtobuf {
 		t := &wirepb.TransactionResult{}
 		for _, obj := range res {
 			r := &wirepb.TxnResult{}
@@ -213,9 +213,9 @@ func (c codec) encodeTxnResult(res []api.Object, f format) ([]byte, error) {
 	return json.Marshal(t)
 }
 
-func (c codec) decodeTxnResult(data []byte, f format) ([]api.Object, error) {
+func (c Codec) DecodeTxnResult(data []byte, f Format) ([]api.Object, error) {
 	var out []api.Object
-	if f == formatProtobuf {
+	if f == FormatProtobuf {
 		var t wirepb.TransactionResult
 		if err := proto.Unmarshal(data, &t); err != nil {
 			return nil, err
@@ -242,11 +242,37 @@ func (c codec) decodeTxnResult(data []byte, f format) ([]api.Object, error) {
 			out = append(out, nil)
 			continue
 		}
-		obj, err := c.decodeManifest(raw, c.reg)
+		obj, err := c.decodeManifest(raw, c.Reg)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, obj)
 	}
 	return out, nil
+}
+
+// DeleteOptionsJSON is the JSON body of a DELETE, as in Kubernetes.
+type DeleteOptionsJSON struct {
+	APIVersion         string `json:"apiVersion,omitempty"`
+	Kind               string `json:"kind,omitempty"`
+	PropagationPolicy  string `json:"propagationPolicy,omitempty"`
+	GracePeriodSeconds *int64 `json:"gracePeriodSeconds,omitempty"`
+	Preconditions      *struct {
+		UID             string  `json:"uid,omitempty"`
+		ResourceVersion FlexInt `json:"resourceVersion,omitempty"`
+	} `json:"preconditions,omitempty"`
+}
+
+// SetDeleteOptions sets the options a DELETE body or query names (empty
+// values leave opts as they are).
+func SetDeleteOptions(opts *store.DeleteOptions, policy, uid string, rv int64) {
+	if policy != "" {
+		opts.PropagationPolicy = policy
+	}
+	if uid != "" {
+		opts.UID = uid
+	}
+	if rv != 0 {
+		opts.ResourceVersion = rv
+	}
 }

@@ -1,4 +1,4 @@
-package remote
+package client
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/remote/internal/wire"
 )
 
 // watchBuffer is the capacity of a client watch's channel.
@@ -106,7 +107,7 @@ func (w *clientWatch) open(ctx context.Context) (*http.Response, error) {
 	}
 	setIf(q, "labelSelector", w.opts.LabelSelector)
 	setIf(q, "fieldSelector", w.opts.FieldSelector)
-	resp, err := w.c.do(ctx, request{method: http.MethodGet, path: ResourcePath(info, w.opts.Namespace, "", ""), query: q, idempotent: true})
+	resp, err := w.c.do(ctx, request{method: http.MethodGet, path: wire.ResourcePath(info, w.opts.Namespace, "", ""), query: q, idempotent: true})
 	if err != nil {
 		return nil, err
 	}
@@ -114,10 +115,10 @@ func (w *clientWatch) open(ctx context.Context) (*http.Response, error) {
 		return nil, w.c.responseError(resp)
 	}
 	if w.rev == 0 {
-		start, err := strconv.ParseInt(resp.Header.Get(HeaderWatchRevision), 10, 64)
+		start, err := strconv.ParseInt(resp.Header.Get(wire.HeaderWatchRevision), 10, 64)
 		if err != nil {
 			resp.Body.Close()
-			return nil, fmt.Errorf("%w: watch response without a valid %s header", store.ErrUnavailable, HeaderWatchRevision)
+			return nil, fmt.Errorf("%w: watch response without a valid %s header", store.ErrUnavailable, wire.HeaderWatchRevision)
 		}
 		w.rev = start
 	}
@@ -194,17 +195,17 @@ func (w *clientWatch) stream(ctx context.Context, resp *http.Response) error {
 		_ = resp.Body.Close()
 	})
 	defer idle.Stop()
-	f := formatJSON
-	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil && mt == MediaProtobuf {
-		f = formatProtobuf
+	f := wire.FormatJSON
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil && mt == wire.MediaProtobuf {
+		f = wire.FormatProtobuf
 	}
-	r := newEventReader(w.c.codec, f, resp.Body)
+	r := wire.NewEventReader(w.c.codec, f, resp.Body)
 	skipRev, skip := w.rev, 0
 	if w.sameRev > 0 {
 		skip = w.sameRev
 	}
 	for {
-		ev, err := r.next()
+		ev, err := r.Next()
 		idle.Reset(w.c.cfg.WatchIdleTimeout)
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {

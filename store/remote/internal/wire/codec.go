@@ -1,4 +1,4 @@
-package remote
+package wire
 
 import (
 	"bytes"
@@ -11,11 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/coxswain-io/coxswain/api"
-	"github.com/coxswain-io/coxswain/api/manifest"
 	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/store/remote/wirepb"
 )
@@ -32,20 +30,20 @@ const (
 	MediaProtobuf = "application/x-protobuf"
 )
 
-// format is a body encoding.
-type format int
+// Format is a body encoding.
+type Format int
 
 const (
-	formatJSON format = iota
-	formatYAML
-	formatProtobuf
+	FormatJSON Format = iota
+	FormatYAML
+	FormatProtobuf
 )
 
-func (f format) mediaType() string {
+func (f Format) MediaType() string {
 	switch f {
-	case formatProtobuf:
+	case FormatProtobuf:
 		return MediaProtobuf
-	case formatYAML:
+	case FormatYAML:
 		return MediaYAML
 	}
 	return MediaJSON
@@ -54,11 +52,11 @@ func (f format) mediaType() string {
 // errUnsupportedMedia marks a Content-Type the server cannot read.
 var errUnsupportedMedia = errors.New("unsupported media type")
 
-// requestFormat returns the format of a request body from its Content-Type;
+// RequestFormat returns the Format of a request body from its Content-Type;
 // an empty Content-Type is JSON.
-func requestFormat(contentType string) (format, error) {
+func RequestFormat(contentType string) (Format, error) {
 	if contentType == "" {
-		return formatJSON, nil
+		return FormatJSON, nil
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
@@ -66,25 +64,25 @@ func requestFormat(contentType string) (format, error) {
 	}
 	switch mt {
 	case MediaJSON:
-		return formatJSON, nil
+		return FormatJSON, nil
 	case MediaYAML, "application/x-yaml", "text/yaml":
-		return formatYAML, nil
+		return FormatYAML, nil
 	case MediaProtobuf:
-		return formatProtobuf, nil
+		return FormatProtobuf, nil
 	}
 	return 0, fmt.Errorf("%w: %q (use %s, %s or %s)", errUnsupportedMedia, mt, MediaJSON, MediaYAML, MediaProtobuf)
 }
 
-// responseFormat picks protobuf when the Accept header lists it, otherwise
+// ResponseFormat picks protobuf when the Accept header lists it, otherwise
 // JSON.
-func responseFormat(accept string) format {
+func ResponseFormat(accept string) Format {
 	for _, part := range strings.Split(accept, ",") {
 		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err == nil && mt == MediaProtobuf {
-			return formatProtobuf
+			return FormatProtobuf
 		}
 	}
-	return formatJSON
+	return FormatJSON
 }
 
 // scaleRegistry knows the Scale subresource's message so the manifest codec
@@ -95,15 +93,34 @@ var scaleRegistry = func() *api.Registry {
 	return r
 }()
 
-// codec encodes and decodes objects through a registry.
-type codec struct {
-	reg *api.Registry
+// JSONCodec writes and reads objects as JSON in Kubernetes shape
+// (apiVersion, kind, metadata, spec, status). The server always has one
+// (remote.KubernetesJSON, backed by api/manifest); a client has one only
+// when its config sets it, so a program that speaks protobuf links no
+// JSON/YAML object codec.
+type JSONCodec interface {
+	// Encode writes obj, a kind reg knows, as one JSON document.
+	Encode(obj api.Object, reg *api.Registry) ([]byte, error)
+	// Decode reads the objects in data, each a kind reg knows.
+	Decode(data []byte, reg *api.Registry) ([]api.Object, error)
 }
 
-// encodeObject writes obj as JSON (compact, Kubernetes shape) or as a
+// errNoJSON is returned when a JSON body must be read or written by a
+// codec without a JSONCodec (a protobuf client answered in JSON).
+var errNoJSON = errors.New("remote: JSON body but no JSON codec configured (set the client config's JSON)")
+
+// Codec encodes and decodes objects through a registry.
+type Codec struct {
+	// Reg knows the kinds encoded and decoded.
+	Reg *api.Registry
+	// JSON handles JSON bodies; nil on a protobuf-only client.
+	JSON JSONCodec
+}
+
+// EncodeObject writes obj as JSON (compact, Kubernetes shape) or as a
 // protobuf TypedObject.
-func (c codec) encodeObject(obj api.Object, f format) ([]byte, error) {
-	if f == formatProtobuf {
+func (c Codec) EncodeObject(obj api.Object, f Format) ([]byte, error) {
+	if f == FormatProtobuf {
 		t, err := c.typed(obj)
 		if err != nil {
 			return nil, err
@@ -113,18 +130,21 @@ func (c codec) encodeObject(obj api.Object, f format) ([]byte, error) {
 	return c.objectJSON(obj)
 }
 
-func (c codec) objectJSON(obj api.Object) ([]byte, error) {
-	reg := c.reg
+func (c Codec) objectJSON(obj api.Object) ([]byte, error) {
+	reg := c.Reg
 	if _, ok := obj.(*api.Scale); ok {
 		reg = scaleRegistry
 	}
-	b, err := manifest.Encode(obj, manifest.CompactJSON, manifest.WithRegistry(reg))
+	if c.JSON == nil {
+		return nil, errNoJSON
+	}
+	b, err := c.JSON.Encode(obj, reg)
 	// One object per line in a watch stream: no trailing newline.
 	return bytes.TrimRight(b, "\n"), err
 }
 
-func (c codec) typed(obj api.Object) (*wirepb.TypedObject, error) {
-	reg := c.reg
+func (c Codec) typed(obj api.Object) (*wirepb.TypedObject, error) {
+	reg := c.Reg
 	if _, ok := obj.(*api.Scale); ok {
 		reg = scaleRegistry
 	}
@@ -139,8 +159,8 @@ func (c codec) typed(obj api.Object) (*wirepb.TypedObject, error) {
 	return &wirepb.TypedObject{ApiVersion: info.APIVersion, Kind: info.Kind, Raw: raw}, nil
 }
 
-func (c codec) fromTyped(t *wirepb.TypedObject) (api.Object, error) {
-	reg := c.reg
+func (c Codec) fromTyped(t *wirepb.TypedObject) (api.Object, error) {
+	reg := c.Reg
 	if t.GetKind() == "Scale" && t.GetApiVersion() == "autoscaling/v1" {
 		reg = scaleRegistry
 	}
@@ -155,23 +175,26 @@ func (c codec) fromTyped(t *wirepb.TypedObject) (api.Object, error) {
 	return obj, nil
 }
 
-// decodeObject reads exactly one object.
-func (c codec) decodeObject(data []byte, f format) (api.Object, error) {
-	if f == formatProtobuf {
+// DecodeObject reads exactly one object.
+func (c Codec) DecodeObject(data []byte, f Format) (api.Object, error) {
+	if f == FormatProtobuf {
 		var t wirepb.TypedObject
 		if err := proto.Unmarshal(data, &t); err != nil {
 			return nil, fmt.Errorf("decode protobuf body: %w", err)
 		}
 		return c.fromTyped(&t)
 	}
-	return c.decodeManifest(data, c.reg)
+	return c.decodeManifest(data, c.Reg)
 }
 
-func (c codec) decodeManifest(data []byte, reg *api.Registry) (api.Object, error) {
+func (c Codec) decodeManifest(data []byte, reg *api.Registry) (api.Object, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty body: an object is required")
 	}
-	objs, err := manifest.Decode(data, reg)
+	if c.JSON == nil {
+		return nil, errNoJSON
+	}
+	objs, err := c.JSON.Decode(data, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -181,12 +204,12 @@ func (c codec) decodeManifest(data []byte, reg *api.Registry) (api.Object, error
 	return objs[0], nil
 }
 
-// decodeScale reads an autoscaling/v1 Scale.
-func (c codec) decodeScale(data []byte, f format) (*api.Scale, error) {
+// DecodeScale reads an autoscaling/v1 Scale.
+func (c Codec) DecodeScale(data []byte, f Format) (*api.Scale, error) {
 	var obj api.Object
 	var err error
-	if f == formatProtobuf {
-		obj, err = c.decodeObject(data, f)
+	if f == FormatProtobuf {
+		obj, err = c.DecodeObject(data, f)
 	} else {
 		obj, err = c.decodeManifest(data, scaleRegistry)
 	}
@@ -200,12 +223,12 @@ func (c codec) decodeScale(data []byte, f format) (*api.Scale, error) {
 	return s, nil
 }
 
-// flexInt is an int64 written in JSON as a number or a numeric string
+// FlexInt is an int64 written in JSON as a number or a numeric string
 // (Kubernetes writes resourceVersion as a string).
-type flexInt int64
+type FlexInt int64
 
 // UnmarshalJSON accepts 12 and "12".
-func (v *flexInt) UnmarshalJSON(b []byte) error {
+func (v *FlexInt) UnmarshalJSON(b []byte) error {
 	s := strings.TrimSpace(string(b))
 	if s == "null" {
 		return nil
@@ -224,12 +247,12 @@ func (v *flexInt) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("not an integer: %s", b)
 	}
-	*v = flexInt(n)
+	*v = FlexInt(n)
 	return nil
 }
 
 // MarshalJSON writes a numeric string, as Kubernetes does for versions.
-func (v flexInt) MarshalJSON() ([]byte, error) {
+func (v FlexInt) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + strconv.FormatInt(int64(v), 10) + `"`), nil
 }
 
@@ -238,15 +261,15 @@ type listJSON struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
 	Metadata   struct {
-		ResourceVersion flexInt `json:"resourceVersion"`
+		ResourceVersion FlexInt `json:"resourceVersion"`
 		Continue        string  `json:"continue,omitempty"`
 	} `json:"metadata"`
 	Items []json.RawMessage `json:"items"`
 }
 
-// encodeList writes a page of a list.
-func (c codec) encodeList(info api.KindInfo, res *store.ListResult, f format) ([]byte, error) {
-	if f == formatProtobuf {
+// EncodeList writes a page of a list.
+func (c Codec) EncodeList(info api.KindInfo, res *store.ListResult, f Format) ([]byte, error) {
+	if f == FormatProtobuf {
 		l := &wirepb.ObjectList{ApiVersion: info.APIVersion, Kind: info.Kind + "List", ResourceVersion: res.Revision, Continue: res.Continue}
 		l.Items = make([]*wirepb.TypedObject, 0, len(res.Items))
 		for _, obj := range res.Items {
@@ -292,9 +315,9 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 	buf.Write(b)
 }
 
-// decodeList reads a page of a list.
-func (c codec) decodeList(data []byte, f format) (*store.ListResult, error) {
-	if f == formatProtobuf {
+// DecodeList reads a page of a list.
+func (c Codec) DecodeList(data []byte, f Format) (*store.ListResult, error) {
+	if f == FormatProtobuf {
 		var l wirepb.ObjectList
 		if err := proto.Unmarshal(data, &l); err != nil {
 			return nil, fmt.Errorf("decode list: %w", err)
@@ -315,7 +338,7 @@ func (c codec) decodeList(data []byte, f format) (*store.ListResult, error) {
 	}
 	res := &store.ListResult{Revision: int64(l.Metadata.ResourceVersion), Continue: l.Metadata.Continue, Items: make([]api.Object, 0, len(l.Items))}
 	for _, raw := range l.Items {
-		obj, err := c.decodeManifest(raw, c.reg)
+		obj, err := c.decodeManifest(raw, c.Reg)
 		if err != nil {
 			return nil, err
 		}
@@ -348,7 +371,7 @@ type eventJSON struct {
 	Type       string          `json:"type"`
 	Object     json.RawMessage `json:"object,omitempty"`
 	PrevObject json.RawMessage `json:"prevObject,omitempty"`
-	Revision   flexInt         `json:"revision,omitempty"`
+	Revision   FlexInt         `json:"revision,omitempty"`
 }
 
 // bookmarkObject is the object a bookmark carries, as in Kubernetes: an
@@ -359,14 +382,14 @@ func bookmarkObject(info api.KindInfo, rev int64) api.Object {
 	return obj
 }
 
-// encodeEvent writes one watch event: a JSON line ending in '\n', or a
+// EncodeEvent writes one watch event: a JSON line ending in '\n', or a
 // length-prefixed protobuf frame.
-func (c codec) encodeEvent(info api.KindInfo, ev store.Event, f format) ([]byte, error) {
+func (c Codec) EncodeEvent(info api.KindInfo, ev store.Event, f Format) ([]byte, error) {
 	obj := ev.Object
 	if ev.Type == store.EventBookmark || obj == nil {
 		obj = bookmarkObject(info, ev.Revision)
 	}
-	if f == formatProtobuf {
+	if f == FormatProtobuf {
 		w := &wirepb.WatchEvent{Type: ev.Type.String(), Revision: ev.Revision}
 		var err error
 		if w.Object, err = c.typed(obj); err != nil {
@@ -404,9 +427,9 @@ func (c codec) encodeEvent(info api.KindInfo, ev store.Event, f format) ([]byte,
 	return append(b, "\"}\n"...), nil
 }
 
-// encodeErrorEvent writes the ERROR event that ends a stream.
-func (c codec) encodeErrorEvent(st *api.Status, f format) ([]byte, error) {
-	if f == formatProtobuf {
+// EncodeErrorEvent writes the ERROR event that ends a stream.
+func (c Codec) EncodeErrorEvent(st *api.Status, f Format) ([]byte, error) {
+	if f == FormatProtobuf {
 		raw, err := proto.Marshal(st)
 		if err != nil {
 			return nil, err
@@ -436,29 +459,30 @@ func frame(m proto.Message) ([]byte, error) {
 	return append(out, b...), nil
 }
 
-// eventReader reads watch events from a stream.
-type eventReader struct {
-	c    codec
-	f    format
+// EventReader reads watch events from a stream.
+type EventReader struct {
+	c    Codec
+	f    Format
 	r    io.Reader
 	json *json.Decoder
 	buf  []byte
 }
 
-func newEventReader(c codec, f format, r io.Reader) *eventReader {
-	er := &eventReader{c: c, f: f, r: r}
-	if f != formatProtobuf {
+// NewEventReader reads the events of a watch stream in format f from r.
+func NewEventReader(c Codec, f Format, r io.Reader) *EventReader {
+	er := &EventReader{c: c, f: f, r: r}
+	if f != FormatProtobuf {
 		er.json = json.NewDecoder(r)
 	}
 	return er
 }
 
-// next returns the next event, or the Status of an ERROR event as an error.
-func (er *eventReader) next() (store.Event, error) {
+// Next returns the next event, or the Status of an ERROR event as an error.
+func (er *EventReader) Next() (store.Event, error) {
 	var typ string
 	var obj, prev api.Object
 	var rev int64
-	if er.f == formatProtobuf {
+	if er.f == FormatProtobuf {
 		var hdr [4]byte
 		if _, err := io.ReadFull(er.r, hdr[:]); err != nil {
 			return store.Event{}, err
@@ -484,7 +508,7 @@ func (er *eventReader) next() (store.Event, error) {
 			if err := proto.Unmarshal(w.GetObject().GetRaw(), st); err != nil {
 				return store.Event{}, fmt.Errorf("decode watch error: %w", err)
 			}
-			return store.Event{}, errorFromStatus(st)
+			return store.Event{}, ErrorFromStatus(st)
 		}
 		var err error
 		if obj, err = er.c.fromTyped(w.GetObject()); err != nil {
@@ -506,14 +530,14 @@ func (er *eventReader) next() (store.Event, error) {
 			if err != nil {
 				return store.Event{}, err
 			}
-			return store.Event{}, errorFromStatus(st)
+			return store.Event{}, ErrorFromStatus(st)
 		}
 		var err error
-		if obj, err = er.c.decodeManifest(e.Object, er.c.reg); err != nil {
+		if obj, err = er.c.decodeManifest(e.Object, er.c.Reg); err != nil {
 			return store.Event{}, err
 		}
 		if len(e.PrevObject) > 0 {
-			if prev, err = er.c.decodeManifest(e.PrevObject, er.c.reg); err != nil {
+			if prev, err = er.c.decodeManifest(e.PrevObject, er.c.Reg); err != nil {
 				return store.Event{}, err
 			}
 		}
@@ -529,9 +553,12 @@ func (er *eventReader) next() (store.Event, error) {
 	return ev, nil
 }
 
-// statusJSON writes a Status in Kubernetes shape.
+// statusJSON writes a Status in Kubernetes shape. Every field of Status,
+// StatusDetails and StatusCause has a one-word name, so encoding/json with
+// the generated tags writes what protojson would, without linking protojson
+// into the client.
 func statusJSON(st *api.Status) []byte {
-	b, err := protojson.Marshal(st)
+	b, err := json.Marshal(st)
 	if err != nil || len(b) < 2 {
 		b = []byte("{}")
 	}
@@ -546,17 +573,19 @@ func statusJSON(st *api.Status) []byte {
 	return out.Bytes()
 }
 
+// decodeStatusJSON reads a Status written by statusJSON (or protojson);
+// unknown fields such as apiVersion and kind are ignored.
 func decodeStatusJSON(b []byte) (*api.Status, error) {
 	st := &api.Status{}
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, st); err != nil {
+	if err := json.Unmarshal(b, st); err != nil {
 		return nil, fmt.Errorf("decode status: %w", err)
 	}
 	return st, nil
 }
 
-// encodeStatus writes a Status in format f.
-func encodeStatus(st *api.Status, f format) []byte {
-	if f == formatProtobuf {
+// EncodeStatus writes a Status in Format f.
+func EncodeStatus(st *api.Status, f Format) []byte {
+	if f == FormatProtobuf {
 		raw, _ := proto.Marshal(st)
 		b, _ := proto.Marshal(&wirepb.TypedObject{ApiVersion: "v1", Kind: "Status", Raw: raw})
 		return b
@@ -564,9 +593,9 @@ func encodeStatus(st *api.Status, f format) []byte {
 	return statusJSON(st)
 }
 
-// decodeStatus reads a Status written by encodeStatus.
-func decodeStatus(data []byte, f format) (*api.Status, error) {
-	if f == formatProtobuf {
+// DecodeStatus reads a Status written by EncodeStatus.
+func DecodeStatus(data []byte, f Format) (*api.Status, error) {
+	if f == FormatProtobuf {
 		var t wirepb.TypedObject
 		if err := proto.Unmarshal(data, &t); err != nil {
 			return nil, err

@@ -1,4 +1,4 @@
-package remote
+package client
 
 import (
 	"bytes"
@@ -20,17 +20,18 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
+	"github.com/coxswain-io/coxswain/store/remote/internal/wire"
 )
 
-// Defaults of ClientConfig.
+// Defaults of Config.
 const (
 	DefaultClientTimeout     = 60 * time.Second
 	DefaultWatchRetryTimeout = 30 * time.Second
 	DefaultWatchIdleTimeout  = 60 * time.Second
 )
 
-// ClientConfig configures a Client.
-type ClientConfig struct {
+// Config configures a Client.
+type Config struct {
 	// Servers are the base URLs of the API servers ("https://10.0.0.1:6443").
 	// Requests go to one of them and fail over to the next when it cannot
 	// be reached or answers 503. At least one is required.
@@ -43,8 +44,10 @@ type ClientConfig struct {
 	// Registry holds the kinds the client can decode; it must know every
 	// kind the program uses (custom kinds too). Default api.Builtin().
 	Registry *api.Registry
-	// JSON makes the client speak JSON instead of protobuf.
-	JSON bool
+	// JSON, when set, makes the client speak JSON with this codec
+	// (normally KubernetesJSON) instead of protobuf. Left nil, the client
+	// speaks protobuf only and its program links no JSON/YAML object codec.
+	JSON JSONCodec
 	// Timeout bounds each request but watches. Default 60s.
 	Timeout time.Duration
 	// WatchRetryTimeout is how long a watch keeps trying to reconnect
@@ -62,7 +65,7 @@ type ClientConfig struct {
 }
 
 // Validate checks the config.
-func (c *ClientConfig) Validate() error {
+func (c *Config) Validate() error {
 	if len(c.Servers) == 0 {
 		return errors.New("remote: ClientConfig.Servers is empty")
 	}
@@ -81,18 +84,18 @@ func (c *ClientConfig) Validate() error {
 // Client is a store.Store served by a remote Server. It is safe for
 // concurrent use.
 type Client struct {
-	cfg     ClientConfig
+	cfg     Config
 	servers []string
 	hc      *http.Client
-	codec   codec
-	format  format
+	codec   wire.Codec
+	format  wire.Format
 	current atomic.Int32
 }
 
 var _ store.Store = (*Client)(nil)
 
-// NewClient returns a client for cfg.
-func NewClient(cfg ClientConfig) (*Client, error) {
+// New returns a client for cfg.
+func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -129,12 +132,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			HTTP2: &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second},
 		}
 	}
-	c := &Client{cfg: cfg, hc: &http.Client{Transport: rt}, codec: codec{reg: cfg.Registry}, format: formatProtobuf}
+	c := &Client{cfg: cfg, hc: &http.Client{Transport: rt}, codec: wire.Codec{Reg: cfg.Registry, JSON: cfg.JSON}, format: wire.FormatProtobuf}
 	for _, s := range cfg.Servers {
 		c.servers = append(c.servers, strings.TrimRight(s, "/"))
 	}
-	if cfg.JSON {
-		c.format = formatJSON
+	if cfg.JSON != nil {
+		c.format = wire.FormatJSON
 	}
 	return c, nil
 }
@@ -151,7 +154,7 @@ type request struct {
 	path       string
 	query      url.Values
 	body       []byte
-	bodyFormat format
+	bodyFormat wire.Format
 	// idempotent requests fail over on any transport error; others only
 	// when the request cannot have reached a server.
 	idempotent bool
@@ -181,9 +184,9 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 		}
-		hr.Header.Set("Accept", c.format.mediaType())
+		hr.Header.Set("Accept", c.format.MediaType())
 		if req.body != nil {
-			hr.Header.Set("Content-Type", req.bodyFormat.mediaType())
+			hr.Header.Set("Content-Type", req.bodyFormat.MediaType())
 		}
 		if c.cfg.Token != "" {
 			hr.Header.Set("Authorization", "Bearer "+c.cfg.Token)
@@ -226,11 +229,11 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 func (c *Client) responseError(resp *http.Response) error {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	f := formatJSON
-	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil && mt == MediaProtobuf {
-		f = formatProtobuf
+	f := wire.FormatJSON
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil && mt == wire.MediaProtobuf {
+		f = wire.FormatProtobuf
 	}
-	st, err := decodeStatus(data, f)
+	st, err := wire.DecodeStatus(data, f)
 	if err != nil || st.GetCode() == 0 {
 		msg := strings.TrimSpace(string(data))
 		if msg == "" {
@@ -238,11 +241,11 @@ func (c *Client) responseError(resp *http.Response) error {
 		}
 		st = &api.Status{Status: "Failure", Code: int32(resp.StatusCode), Message: msg}
 	}
-	return errorFromStatus(st)
+	return wire.ErrorFromStatus(st)
 }
 
 // call sends req and returns the body of a 2xx answer.
-func (c *Client) call(ctx context.Context, req request) ([]byte, format, error) {
+func (c *Client) call(ctx context.Context, req request) ([]byte, wire.Format, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	resp, err := c.do(ctx, req)
@@ -260,9 +263,9 @@ func (c *Client) call(ctx context.Context, req request) ([]byte, format, error) 
 		}
 		return nil, 0, fmt.Errorf("%w: read response: %v", store.ErrUnavailable, err)
 	}
-	f := formatJSON
-	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil && mt == MediaProtobuf {
-		f = formatProtobuf
+	f := wire.FormatJSON
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil && mt == wire.MediaProtobuf {
+		f = wire.FormatProtobuf
 	}
 	return data, f, nil
 }
@@ -272,7 +275,7 @@ func (c *Client) callObject(ctx context.Context, req request) (api.Object, error
 	if err != nil {
 		return nil, err
 	}
-	obj, err := c.codec.decodeObject(data, f)
+	obj, err := c.codec.DecodeObject(data, f)
 	if err != nil {
 		return nil, fmt.Errorf("decode response: %w", err)
 	}
@@ -306,29 +309,6 @@ func checkAddress(info api.KindInfo, ns, name string) error {
 	return nil
 }
 
-// ResourcePath returns the REST path of a kind's collection (name "") or
-// object, with an optional subresource.
-func ResourcePath(info api.KindInfo, namespace, name, subresource string) string {
-	var b strings.Builder
-	b.WriteString("/")
-	b.WriteString(apiPrefix(info))
-	if info.Scope == api.Namespaced && namespace != "" {
-		b.WriteString("/namespaces/")
-		b.WriteString(url.PathEscape(namespace))
-	}
-	b.WriteString("/")
-	b.WriteString(info.Resource)
-	if name != "" {
-		b.WriteString("/")
-		b.WriteString(url.PathEscape(name))
-		if subresource != "" {
-			b.WriteString("/")
-			b.WriteString(subresource)
-		}
-	}
-	return b.String()
-}
-
 // Get reads an object.
 func (c *Client) Get(ctx context.Context, kind, namespace, name string, opts ...store.ReadOption) (api.Object, error) {
 	info, err := c.lookup(kind)
@@ -338,7 +318,7 @@ func (c *Client) Get(ctx context.Context, kind, namespace, name string, opts ...
 	if err := checkAddress(info, namespace, name); err != nil {
 		return nil, err
 	}
-	req := request{method: http.MethodGet, path: ResourcePath(info, namespace, name, ""), idempotent: true}
+	req := request{method: http.MethodGet, path: wire.ResourcePath(info, namespace, name, ""), idempotent: true}
 	if store.ApplyReadOptions(opts).Linearizable {
 		req.query = url.Values{"linearizable": {"true"}}
 	}
@@ -368,11 +348,11 @@ func (c *Client) List(ctx context.Context, kind string, opts store.ListOptions) 
 	if info.Scope == api.ClusterScoped && ns != "" {
 		return nil, store.Errorf(store.ErrInvalid, "list %s: kind is cluster-scoped, namespace must be empty", kind)
 	}
-	data, f, err := c.call(ctx, request{method: http.MethodGet, path: ResourcePath(info, ns, "", ""), query: q, idempotent: true})
+	data, f, err := c.call(ctx, request{method: http.MethodGet, path: wire.ResourcePath(info, ns, "", ""), query: q, idempotent: true})
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.codec.decodeList(data, f)
+	res, err := c.codec.DecodeList(data, f)
 	if err != nil {
 		return nil, fmt.Errorf("decode response: %w", err)
 	}
@@ -407,11 +387,11 @@ func (c *Client) objectRequest(method string, obj api.Object, collection bool, s
 	} else if err := checkAddress(info, ns, name); err != nil {
 		return request{}, err
 	}
-	body, err := c.codec.encodeObject(obj, c.format)
+	body, err := c.codec.EncodeObject(obj, c.format)
 	if err != nil {
 		return request{}, fmt.Errorf("%w: encode: %w", store.ErrInvalid, err)
 	}
-	return request{method: method, path: ResourcePath(info, ns, name, sub), body: body, bodyFormat: c.format}, nil
+	return request{method: method, path: wire.ResourcePath(info, ns, name, sub), body: body, bodyFormat: c.format}, nil
 }
 
 // Create stores a new object.
@@ -457,19 +437,19 @@ func (c *Client) Delete(ctx context.Context, kind, namespace, name string, opts 
 	if err := checkAddress(info, namespace, name); err != nil {
 		return nil, err
 	}
-	req := request{method: http.MethodDelete, path: ResourcePath(info, namespace, name, "")}
+	req := request{method: http.MethodDelete, path: wire.ResourcePath(info, namespace, name, "")}
 	if opts != (store.DeleteOptions{}) {
-		d := deleteOptionsJSON{APIVersion: "v1", Kind: "DeleteOptions", PropagationPolicy: opts.PropagationPolicy}
+		d := wire.DeleteOptionsJSON{APIVersion: "v1", Kind: "DeleteOptions", PropagationPolicy: opts.PropagationPolicy}
 		if opts.UID != "" || opts.ResourceVersion != 0 {
 			d.Preconditions = &struct {
-				UID             string  `json:"uid,omitempty"`
-				ResourceVersion flexInt `json:"resourceVersion,omitempty"`
-			}{opts.UID, flexInt(opts.ResourceVersion)}
+				UID             string       `json:"uid,omitempty"`
+				ResourceVersion wire.FlexInt `json:"resourceVersion,omitempty"`
+			}{opts.UID, wire.FlexInt(opts.ResourceVersion)}
 		}
 		if req.body, err = json.Marshal(d); err != nil {
 			return nil, err
 		}
-		req.bodyFormat = formatJSON
+		req.bodyFormat = wire.FormatJSON
 	}
 	return c.callObject(ctx, req)
 }
@@ -477,7 +457,7 @@ func (c *Client) Delete(ctx context.Context, kind, namespace, name string, opts 
 // Txn applies ops atomically on the server.
 func (c *Client) Txn(ctx context.Context, ops ...store.Op) ([]api.Object, error) {
 	for i, op := range ops {
-		if _, ok := txnOpNames[op.Type]; !ok {
+		if _, ok := wire.TxnOpNames[op.Type]; !ok {
 			return nil, store.Errorf(store.ErrInvalid, "txn op %d: unknown op type %d", i, op.Type)
 		}
 		if op.Object != nil {
@@ -490,15 +470,15 @@ func (c *Client) Txn(ctx context.Context, ops ...store.Op) ([]api.Object, error)
 			}
 		}
 	}
-	body, err := c.codec.encodeTxn(ops, c.format)
+	body, err := c.codec.EncodeTxn(ops, c.format)
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode transaction: %w", store.ErrInvalid, err)
 	}
-	data, f, err := c.call(ctx, request{method: http.MethodPost, path: TxnPath, body: body, bodyFormat: c.format})
+	data, f, err := c.call(ctx, request{method: http.MethodPost, path: wire.TxnPath, body: body, bodyFormat: c.format})
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.codec.decodeTxnResult(data, f)
+	res, err := c.codec.DecodeTxnResult(data, f)
 	if err != nil {
 		return nil, fmt.Errorf("decode response: %w", err)
 	}
@@ -510,17 +490,17 @@ func (c *Client) Compact(ctx context.Context, revision int64) error {
 	if revision <= 0 {
 		return store.Errorf(store.ErrInvalid, "compact: revision must be positive, got %d", revision)
 	}
-	_, _, err := c.call(ctx, request{method: http.MethodPost, path: CompactPath, query: url.Values{"revision": {strconv.FormatInt(revision, 10)}}, idempotent: true})
+	_, _, err := c.call(ctx, request{method: http.MethodPost, path: wire.CompactPath, query: url.Values{"revision": {strconv.FormatInt(revision, 10)}}, idempotent: true})
 	return err
 }
 
 // Revision returns the store's current revision.
 func (c *Client) Revision(ctx context.Context) (int64, error) {
-	data, _, err := c.call(ctx, request{method: http.MethodGet, path: RevisionPath, idempotent: true})
+	data, _, err := c.call(ctx, request{method: http.MethodGet, path: wire.RevisionPath, idempotent: true})
 	if err != nil {
 		return 0, err
 	}
-	var r revisionJSON
+	var r wire.RevisionJSON
 	if err := json.Unmarshal(data, &r); err != nil {
 		return 0, fmt.Errorf("decode revision: %w", err)
 	}
@@ -537,7 +517,7 @@ func (c *Client) Scale(ctx context.Context, kind, namespace, name string) (*api.
 	if err := checkAddress(info, namespace, name); err != nil {
 		return nil, err
 	}
-	return c.callScale(ctx, request{method: http.MethodGet, path: ResourcePath(info, namespace, name, "scale"), idempotent: true})
+	return c.callScale(ctx, request{method: http.MethodGet, path: wire.ResourcePath(info, namespace, name, "scale"), idempotent: true})
 }
 
 func (c *Client) callScale(ctx context.Context, req request) (*api.Scale, error) {
@@ -545,7 +525,7 @@ func (c *Client) callScale(ctx context.Context, req request) (*api.Scale, error)
 	if err != nil {
 		return nil, err
 	}
-	sc, err := c.codec.decodeScale(data, f)
+	sc, err := c.codec.DecodeScale(data, f)
 	if err != nil {
 		return nil, fmt.Errorf("decode response: %w", err)
 	}
@@ -563,9 +543,9 @@ func (c *Client) UpdateScale(ctx context.Context, kind string, scale *api.Scale)
 	if err := checkAddress(info, m.GetNamespace(), m.GetName()); err != nil {
 		return nil, err
 	}
-	body, err := c.codec.encodeObject(scale, c.format)
+	body, err := c.codec.EncodeObject(scale, c.format)
 	if err != nil {
 		return nil, err
 	}
-	return c.callScale(ctx, request{method: http.MethodPut, path: ResourcePath(info, m.GetNamespace(), m.GetName(), "scale"), body: body, bodyFormat: c.format})
+	return c.callScale(ctx, request{method: http.MethodPut, path: wire.ResourcePath(info, m.GetNamespace(), m.GetName(), "scale"), body: body, bodyFormat: c.format})
 }
