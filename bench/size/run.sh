@@ -16,3 +16,10 @@ echo "figure: customcontroller_binary_size $(mb "$out/cc") MB"
 echo "figure: customcontroller_binary_size_stripped $(mb "$out/cc-stripped") MB"
 echo "figure: coxctl_binary_size $(mb "$out/coxctl") MB"
 echo "figure: coxd_binary_size $(mb "$out/coxd") MB"
+# Where the controller's code comes from: symbol bytes per package (not
+# figures; runtime and type data left out), to see what to cut next.
+echo "# customcontroller: largest packages by symbol size (bytes)"
+go tool nm -size "$out/cc" | awk '$3 ~ /^[Tt]$/ || $3 == "R" {
+	n = $4; if (n ~ /^(go:|type:|runtime\.)/) next
+	sub(/\.[^\/]*$/, "", n); s[n] += $2
+} END { for (k in s) print s[k], k }' | sort -rn | awk 'NR <= 15 { print "#   " $0 }'

@@ -94,6 +94,13 @@
 //
 // # Client
 //
+// The client lives in package store/remote/client (Client, Config, New);
+// NewClient, ClientConfig and Client here are the same under this package's
+// names. A program that only talks to a server (a controller, an agent)
+// imports store/remote/client alone: it links none of the server, its
+// authorization, Prometheus collectors or YAML decoding, and speaks
+// protobuf unless Config.JSON is set (to KubernetesJSON).
+//
 // NewClient takes a list of server URLs. Reads, and updates with a
 // resourceVersion precondition (which cannot apply twice: a repeat fails
 // with ErrConflict), fail over to the next server on any transport error or
