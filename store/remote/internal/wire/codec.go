@@ -33,12 +33,17 @@ const (
 // Format is a body encoding.
 type Format int
 
+// Body encodings.
 const (
+	// FormatJSON is MediaJSON.
 	FormatJSON Format = iota
+	// FormatYAML is MediaYAML (request bodies only).
 	FormatYAML
+	// FormatProtobuf is MediaProtobuf.
 	FormatProtobuf
 )
 
+// MediaType returns the format's media type.
 func (f Format) MediaType() string {
 	switch f {
 	case FormatProtobuf:

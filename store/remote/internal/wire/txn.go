@@ -20,6 +20,7 @@ const (
 	txnCheck        = "check"
 )
 
+// TxnOpNames are the wire names of the store's transaction op types.
 var TxnOpNames = map[store.OpType]string{
 	store.OpCreate: txnCreate, store.OpUpdate: txnUpdate, store.OpUpdateStatus: txnUpdateStatus,
 	store.OpDelete: txnDelete, store.OpCheck: txnCheck,
@@ -65,6 +66,7 @@ type txnResultJSON struct {
 	Items      []json.RawMessage `json:"items"`
 }
 
+// EncodeTxn writes a transaction request (client side).
 func (c Codec) EncodeTxn(ops []store.Op, f Format) ([]byte, error) {
 	if f == FormatProtobuf {
 		t := &wirepb.Transaction{}
@@ -106,6 +108,7 @@ func (c Codec) EncodeTxn(ops []store.Op, f Format) ([]byte, error) {
 	return json.Marshal(t)
 }
 
+// DecodeTxn reads a transaction request (server side).
 func (c Codec) DecodeTxn(data []byte, f Format) ([]store.Op, error) {
 	var ops []store.Op
 	switch f {
@@ -183,6 +186,7 @@ func (c Codec) txnOp(i int, name, kind, ns, objName string, rv int64) (store.Op,
 	return store.Op{Type: t, Kind: kind, Namespace: ns, Name: objName, ResourceVersion: rv}, nil
 }
 
+// EncodeTxnResult writes a transaction's results (server side).
 func (c Codec) EncodeTxnResult(res []api.Object, f Format) ([]byte, error) {
 	if f == FormatProtobuf {
 		t := &wirepb.TransactionResult{}
@@ -213,6 +217,7 @@ func (c Codec) EncodeTxnResult(res []api.Object, f Format) ([]byte, error) {
 	return json.Marshal(t)
 }
 
+// DecodeTxnResult reads a transaction's results (client side).
 func (c Codec) DecodeTxnResult(data []byte, f Format) ([]api.Object, error) {
 	var out []api.Object
 	if f == FormatProtobuf {
