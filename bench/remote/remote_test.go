@@ -36,7 +36,11 @@ func setup(b *testing.B, p path) (*memstore.Store, store.Store) {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	b.Cleanup(hs.Close)
-	c, err := remote.NewClient(remote.ClientConfig{Servers: []string{hs.URL}, JSON: p.json})
+	cfg := remote.ClientConfig{Servers: []string{hs.URL}}
+	if p.json {
+		cfg.JSON = remote.KubernetesJSON
+	}
+	c, err := remote.NewClient(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
