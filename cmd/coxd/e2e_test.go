@@ -419,8 +419,10 @@ func TestCoxdAllEndToEnd(t *testing.T) {
 	if _, err := c.ctl("exec", name, "--", "sh", "-c", "exit 3"); err == nil || !strings.Contains(err.Error(), "exit status 3") {
 		t.Errorf("exec exit code: %v", err)
 	}
-	// What the container writes to its stdout reaches coxctl logs.
-	c.mustCtl("exec", name, "--", "sh", "-c", "echo log-marker-1 > /proc/1/fd/1")
+	// What the container writes to its stdout reaches coxctl logs. Append
+	// (>>): reopening /proc/1/fd/1 with > would truncate the log file, and a
+	// follower at the same offset would see nothing new.
+	c.mustCtl("exec", name, "--", "sh", "-c", "echo log-marker-1 >> /proc/1/fd/1")
 	c.eventually("logs show the container's output", 10*time.Second, func() error {
 		out, err := c.ctl("logs", name)
 		if err != nil || !strings.Contains(out, "log-marker-1") {
@@ -438,7 +440,7 @@ func TestCoxdAllEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.eventually("logs -f streams new output", 10*time.Second, func() error {
-		c.mustCtl("exec", name, "--", "sh", "-c", "echo log-marker-2 > /proc/1/fd/1")
+		c.mustCtl("exec", name, "--", "sh", "-c", "echo log-marker-2 >> /proc/1/fd/1")
 		if !strings.Contains(followed.String(), "log-marker-2") {
 			return fmt.Errorf("followed: %q", followed.String())
 		}
