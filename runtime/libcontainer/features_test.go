@@ -309,8 +309,10 @@ func TestSandboxNamespaces(t *testing.T) {
 	if flags, err := strconv.ParseUint(strings.TrimPrefix(na["lo"], "0x"), 16, 32); err != nil || flags&unix.IFF_UP == 0 {
 		t.Errorf("loopback flags %q: want up", na["lo"])
 	}
+	// This thread's namespace: the thread-group leader (/proc/self) may be a
+	// thread Go parked after it was moved into a sandbox's namespace.
 	var host unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/net", &host); err != nil {
+	if err := unix.Stat("/proc/thread-self/ns/net", &host); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(na["net"], strconv.FormatUint(host.Ino, 10)) {
