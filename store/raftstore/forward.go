@@ -150,7 +150,14 @@ func (p *peer) call(ctx context.Context, req *raftpb.Request) (*raftpb.Response,
 
 // serveForward answers the requests of one forwarding connection.
 func (s *Store) serveForward(c net.Conn) {
+	s.fwdMu.Lock()
+	if s.fwdClosed {
+		s.fwdMu.Unlock()
+		_ = c.Close()
+		return
+	}
 	s.wg.Add(1)
+	s.fwdMu.Unlock()
 	defer s.wg.Done()
 	defer c.Close()
 	go func() {

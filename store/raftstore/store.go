@@ -50,10 +50,14 @@ type Store struct {
 	peersMu sync.Mutex
 	peers   map[string]*peer
 
-	ctx       context.Context // ends at Close
-	cancel    context.CancelFunc
-	done      <-chan struct{}
-	wg        sync.WaitGroup
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	done   <-chan struct{}
+	wg     sync.WaitGroup
+	// fwdMu guards fwdClosed, which stops forwarding connections from
+	// joining wg once Close has begun (wg.Add must not race wg.Wait).
+	fwdMu     sync.Mutex
+	fwdClosed bool
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -240,6 +244,9 @@ func (s *Store) Start(ctx context.Context) error {
 // with store.ErrUnavailable and every watch ends with it.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.fwdMu.Lock()
+		s.fwdClosed = true
+		s.fwdMu.Unlock()
 		s.cancel()
 		var errs []error
 		if err := s.raft.Shutdown().Error(); err != nil {
