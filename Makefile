@@ -7,7 +7,7 @@ GOBIN_DIR     := $(TOOLS)/bin
 CNI_BIN_DIR   := $(TOOLS)/cni/bin
 PROTOC_GEN_GO_VERSION := v1.36.11
 STATICCHECK_VERSION   := v0.8.2
-APT_PACKAGES  := protobuf-compiler iptables nftables busybox-static iproute2 ca-certificates e2fsprogs util-linux
+APT_PACKAGES  := protobuf-compiler libprotobuf-dev iptables nftables busybox-static iproute2 ca-certificates e2fsprogs util-linux
 export PATH   := $(GOBIN_DIR):$(PATH)
 export COXSWAIN_CNI_BIN_DIR := $(CNI_BIN_DIR)
 
