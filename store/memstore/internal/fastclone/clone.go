@@ -1,8 +1,9 @@
 // Package fastclone deep-copies generated protobuf messages without the
 // reflection proto.Clone uses for every field: a copy plan is compiled once
 // per Go type (field offsets and what each field needs), then copies are
-// typed assignments, maps.Clone and slices.Clone. Copying stored objects is
-// the main cost of a store write, so this matters.
+// typed assignments and maps.Clone, with every nested struct and repeated
+// field of a copy placed in one allocation (see slab.go). Copying stored
+// objects is the main cost of a store write, so this matters.
 //
 // Plans cover the structs protoc-gen-go generates: scalar, string, bytes,
 // enum, message, repeated, map and oneof fields, and proto3 optional
@@ -45,9 +46,7 @@ func Message(m proto.Message) proto.Message {
 	if !p.ok {
 		return proto.Clone(m)
 	}
-	dst := reflect.New(p.typ)
-	p.copy(dst.UnsafePointer(), v.UnsafePointer())
-	return dst.Interface().(proto.Message)
+	return reflect.NewAt(p.typ, p.copyRoot(v.UnsafePointer(), 0)).Interface().(proto.Message)
 }
 
 type opKind uint8
@@ -84,9 +83,13 @@ type op struct {
 
 type plan struct {
 	typ reflect.Type
+	// id numbers the plan in plansByID, for shape signatures.
+	id int
 	// arrays[n] caches [n]typ for the common short repeated fields.
 	arrays [maxArray + 1]atomic.Value
 	ops    []op
+	// nested are the indexes of the ops a slab copy takes blocks for.
+	nested []int
 	ok     bool
 }
 
@@ -95,6 +98,8 @@ const maxArray = 16
 var (
 	plans   sync.Map // reflect.Type -> *plan
 	buildMu sync.Mutex
+	// plansByID holds every plan by its id; guarded by buildMu.
+	plansByID []*plan
 )
 
 func planFor(t reflect.Type) *plan {
@@ -121,7 +126,8 @@ func build(t reflect.Type, building map[reflect.Type]*plan) *plan {
 	if p := building[t]; p != nil {
 		return p
 	}
-	p := &plan{typ: t, ok: true}
+	p := &plan{typ: t, ok: true, id: len(plansByID)}
+	plansByID = append(plansByID, p)
 	building[t] = p
 	sub := func(st reflect.Type) *plan { return build(st, building) }
 	for i := 0; i < t.NumField(); i++ {
@@ -208,6 +214,12 @@ func build(t reflect.Type, building map[reflect.Type]*plan) *plan {
 		}
 		p.ops = append(p.ops, o)
 	}
+	for i, o := range p.ops {
+		switch o.kind {
+		case kStrings, kMsgPtr, kMsgSlice:
+			p.nested = append(p.nested, i)
+		}
+	}
 	return p
 }
 
@@ -219,7 +231,7 @@ func isScalar(k reflect.Kind) bool {
 	return false
 }
 
-// newCopy allocates a copy of the struct at src.
+// newCopy allocates a copy of the struct at src, piece by piece.
 func (p *plan) newCopy(src unsafe.Pointer) unsafe.Pointer {
 	if !p.ok {
 		if m, ok := reflect.NewAt(p.typ, src).Interface().(proto.Message); ok {
@@ -231,48 +243,73 @@ func (p *plan) newCopy(src unsafe.Pointer) unsafe.Pointer {
 		return n.UnsafePointer()
 	}
 	dst := reflect.New(p.typ).UnsafePointer()
-	p.copy(dst, src)
+	copyOps(p.ops, dst, src, nil, 0)
+	return dst
+}
+
+// copyRoot copies the struct at src (p.ok), leaving out the fields whose
+// op index is set in skip: into one slab when the tree's shape allows
+// (see slab.go), piece by piece otherwise.
+func (p *plan) copyRoot(src unsafe.Pointer, skip uint64) unsafe.Pointer {
+	if sh := p.shapeOf(src, skip); sh != nil {
+		slab := reflect.New(sh.typ).UnsafePointer()
+		c := cursor{base: slab, offs: sh.offs}
+		root := c.next()
+		copyOps(p.ops, root, src, &c, skip)
+		return root
+	}
+	dst := reflect.New(p.typ).UnsafePointer()
+	copyOps(p.ops, dst, src, nil, skip)
 	return dst
 }
 
 // CloneWithout returns a deep copy of m with the field whose Go name is
 // field left unset (a store update replaces the status it was given with
 // the stored one, so copying it would be waste). A field that m's type does
-// not have is ignored; a type without a copy plan is cloned whole and the
-// field cleared.
+// not have is ignored.
 func CloneWithout[T proto.Message](m T, field string) T {
+	return cloneMasked(m, func(name string) bool { return name != field })
+}
+
+// CloneOnly returns a copy of m with only the fields whose Go names are
+// given (deep copies of them); the others, unknown fields included, are
+// left unset (a status update reads only metadata and status).
+func CloneOnly[T proto.Message](m T, fields ...string) T {
+	return cloneMasked(m, func(name string) bool { return name != "" && slices.Contains(fields, name) })
+}
+
+// cloneMasked copies the fields of m's top-level struct for which keep
+// says true (given the Go field name, "" for unknown fields), deeply.
+func cloneMasked[T proto.Message](m T, keep func(name string) bool) T {
 	v := reflect.ValueOf(m)
 	if v.Kind() != reflect.Pointer || v.Type().Elem().Kind() != reflect.Struct || v.IsNil() {
 		return Clone(m)
 	}
 	p := planFor(v.Type().Elem())
-	if !p.ok {
-		c := Clone(m)
-		if f := reflect.ValueOf(c).Elem().FieldByName(field); f.IsValid() && f.CanSet() {
-			f.SetZero()
+	var skip uint64
+	if p.ok && len(p.ops) <= 64 {
+		for i := range p.ops {
+			if !keep(p.ops[i].name) {
+				skip |= 1 << i
+			}
 		}
-		return c
+		return reflect.NewAt(p.typ, p.copyRoot(v.UnsafePointer(), skip)).Interface().(T)
 	}
-	dst := reflect.New(p.typ)
-	p.copyWithout(dst.UnsafePointer(), v.UnsafePointer(), field)
-	return dst.Interface().(T)
-}
-
-// copyWithout is copy, skipping the field named skip.
-func (p *plan) copyWithout(dst, src unsafe.Pointer, skip string) {
-	for i := range p.ops {
-		if p.ops[i].name == skip {
-			copyOps(p.ops[:i], dst, src)
-			copyOps(p.ops[i+1:], dst, src)
-			return
+	// No plan (or too many fields for a mask): copy it all, then clear.
+	c := Clone(m)
+	cv := reflect.ValueOf(c).Elem()
+	for i := 0; i < cv.NumField(); i++ {
+		f := cv.Type().Field(i)
+		if f.IsExported() && !keep(f.Name) {
+			cv.Field(i).SetZero()
 		}
 	}
-	copyOps(p.ops, dst, src)
+	return c
 }
 
-// copySlice copies a repeated message field. The copies of a field's
-// elements share one allocation (a []T), so a field of n messages costs two
-// allocations rather than n+1.
+// copySlice copies a repeated message field piece by piece. The copies of
+// a field's elements share one allocation (a []T), so a field of n
+// messages costs two allocations rather than n+1.
 func (p *plan) copySlice(v []unsafe.Pointer) []unsafe.Pointer {
 	n := make([]unsafe.Pointer, len(v))
 	if len(v) < 2 || len(v) > maxArray || !p.ok {
@@ -288,11 +325,34 @@ func (p *plan) copySlice(v []unsafe.Pointer) []unsafe.Pointer {
 	for j, e := range v {
 		if e != nil {
 			d := unsafe.Add(slab, uintptr(j)*size)
-			p.copy(d, e)
+			copyOps(p.ops, d, e, nil, 0)
 			n[j] = d
 		}
 	}
 	return n
+}
+
+// copySliceInto copies a repeated message field into the slab c: the
+// backing array and the elements take the next blocks (the elements' block
+// only if one is non-nil), in the order shapeOf measured them.
+func (p *plan) copySliceInto(v []unsafe.Pointer, c *cursor) []unsafe.Pointer {
+	ptrs := unsafe.Slice((*unsafe.Pointer)(c.next()), len(v))
+	var elems unsafe.Pointer
+	size := p.typ.Size()
+	k := uintptr(0)
+	for j, e := range v {
+		if e == nil {
+			continue
+		}
+		if elems == nil {
+			elems = c.next()
+		}
+		d := unsafe.Add(elems, k*size)
+		k++
+		copyOps(p.ops, d, e, c, 0)
+		ptrs[j] = d
+	}
+	return ptrs
 }
 
 // arrayOf returns the type [n]T for the plan's T (n <= maxArray).
@@ -305,12 +365,15 @@ func (p *plan) arrayOf(n int) reflect.Type {
 	return t
 }
 
-// copy deep-copies the struct at src into the zero struct at dst.
-func (p *plan) copy(dst, src unsafe.Pointer) { copyOps(p.ops, dst, src) }
-
-// copyOps deep-copies the fields ops describe from src into dst.
-func copyOps(ops []op, dst, src unsafe.Pointer) {
+// copyOps deep-copies the fields ops describe from src into the zero
+// struct at dst, leaving out those whose index is set in skip. With a
+// cursor, nested structs and the backing arrays of repeated message and
+// string fields go into the slab's blocks; without one, each is allocated.
+func copyOps(ops []op, dst, src unsafe.Pointer, c *cursor, skip uint64) {
 	for i := range ops {
+		if skip != 0 && i < 64 && skip&(1<<i) != 0 {
+			continue
+		}
 		o := &ops[i]
 		s, d := unsafe.Add(src, o.off), unsafe.Add(dst, o.off)
 		switch o.kind {
@@ -327,15 +390,37 @@ func copyOps(ops []op, dst, src unsafe.Pointer) {
 				*(*[]byte)(d) = bytes.Clone(b)
 			}
 		case kStrings:
-			if v := *(*[]string)(s); v != nil {
+			v := *(*[]string)(s)
+			switch {
+			case v == nil:
+			case len(v) == 0:
+				*(*[]string)(d) = []string{}
+			case c != nil:
+				n := unsafe.Slice((*string)(c.next()), len(v))
+				copy(n, v)
+				*(*[]string)(d) = n
+			default:
 				*(*[]string)(d) = slices.Clone(v)
 			}
 		case kMsgPtr:
 			if v := *(*unsafe.Pointer)(s); v != nil {
-				*(*unsafe.Pointer)(d) = o.sub.newCopy(v)
+				if c != nil && o.sub.ok {
+					n := c.next()
+					copyOps(o.sub.ops, n, v, c, 0)
+					*(*unsafe.Pointer)(d) = n
+				} else {
+					*(*unsafe.Pointer)(d) = o.sub.newCopy(v)
+				}
 			}
 		case kMsgSlice:
-			if v := *(*[]unsafe.Pointer)(s); v != nil {
+			v := *(*[]unsafe.Pointer)(s)
+			switch {
+			case v == nil:
+			case len(v) == 0:
+				*(*[]unsafe.Pointer)(d) = []unsafe.Pointer{}
+			case c != nil && o.sub.ok:
+				*(*[]unsafe.Pointer)(d) = o.sub.copySliceInto(v, c)
+			default:
 				*(*[]unsafe.Pointer)(d) = o.sub.copySlice(v)
 			}
 		case kMapSS:

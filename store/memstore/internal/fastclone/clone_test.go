@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -235,4 +236,23 @@ func TestCloneFallsBackForDynamicMessages(t *testing.T) {
 	if !proto.Equal(c, m) || c == m {
 		t.Fatal("dynamic message clone")
 	}
+}
+
+// BenchmarkSlab compares a slab copy of a realistic pod with the same copy
+// made piece by piece.
+func BenchmarkSlab(b *testing.B) {
+	pod := realisticPod()
+	p := planFor(reflectType(pod))
+	b.Run("slab", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			Clone(pod)
+		}
+	})
+	b.Run("pieces", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p.newCopy(unsafe.Pointer(pod))
+		}
+	})
 }
