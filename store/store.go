@@ -15,14 +15,15 @@ import (
 // uid, creationTimestamp, resourceVersion and generation (bumped when spec
 // changes, not when only status or metadata change).
 //
-// Objects passed in are never retained or modified; objects returned belong
-// to the caller. All methods are safe for concurrent use and honour ctx.
+// Objects passed in are never retained or modified, and objects returned
+// belong to the caller, unless a write's options say otherwise (Consume,
+// SharedResult). All methods are safe for concurrent use and honour ctx.
 type Store interface {
 	// Create stores a new object. It fails with ErrAlreadyExists if an object
 	// with the same key exists, and ErrInvalid for a missing name (unless
 	// metadata.generateName is set) or a namespace on a cluster-scoped kind.
 	// Status is stored as given.
-	Create(ctx context.Context, obj api.Object) (api.Object, error)
+	Create(ctx context.Context, obj api.Object, opts ...WriteOption) (api.Object, error)
 
 	// Get returns the object, or ErrNotFound.
 	Get(ctx context.Context, kind, namespace, name string, opts ...ReadOption) (api.Object, error)
@@ -37,11 +38,11 @@ type Store interface {
 	// Removing the last finalizer of an object being deleted removes it.
 	// An update that changes nothing is not a write: it returns the stored
 	// object, bumps no revision and sends no event.
-	Update(ctx context.Context, obj api.Object) (api.Object, error)
+	Update(ctx context.Context, obj api.Object, opts ...WriteOption) (api.Object, error)
 
 	// UpdateStatus replaces only status, with the same precondition as
 	// Update; a status equal to the stored one is not a write either.
-	UpdateStatus(ctx context.Context, obj api.Object) (api.Object, error)
+	UpdateStatus(ctx context.Context, obj api.Object, opts ...WriteOption) (api.Object, error)
 
 	// Delete removes the object. If it has finalizers (or opts ask for
 	// foreground/orphan propagation, which add one) it is only marked: its
@@ -85,6 +86,43 @@ func Linearizable() ReadOption { return func(o *ReadOptions) { o.Linearizable = 
 // ApplyReadOptions folds opts into a ReadOptions.
 func ApplyReadOptions(opts []ReadOption) ReadOptions {
 	var o ReadOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// WriteOption tunes a Create, Update or UpdateStatus.
+type WriteOption func(*WriteOptions)
+
+// WriteOptions are the options of a write. Both let a backend skip a deep
+// copy of the object (the two copies a write otherwise makes, in and out,
+// are most of its cost in memory); a backend that copies anyway may ignore
+// them, so they change what a caller may do, never what it sees.
+type WriteOptions struct {
+	// Consume hands the object passed in over to the store: the store may
+	// keep it (and modify it) rather than copy it, so the caller must not
+	// read or modify it, or anything it points to, after the call, whether
+	// the write succeeds or fails. For objects made only to be written: a
+	// decoded request body, a template copy, the result of a Get.
+	Consume bool
+	// SharedResult lets the store return its own stored object rather than
+	// a copy: the result is then read-only and may be shared with every
+	// watcher and reader, like a watch event's objects. For callers that
+	// only read the result (its resourceVersion, or to encode it).
+	SharedResult bool
+}
+
+// Consume hands the object written over to the store (WriteOptions.Consume).
+func Consume() WriteOption { return func(o *WriteOptions) { o.Consume = true } }
+
+// SharedResult lets the store return a shared, read-only result
+// (WriteOptions.SharedResult).
+func SharedResult() WriteOption { return func(o *WriteOptions) { o.SharedResult = true } }
+
+// ApplyWriteOptions folds opts into a WriteOptions.
+func ApplyWriteOptions(opts []WriteOption) WriteOptions {
+	var o WriteOptions
 	for _, f := range opts {
 		f(&o)
 	}

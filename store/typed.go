@@ -51,8 +51,8 @@ func cast[T api.Object](obj api.Object, err error) (T, error) {
 }
 
 // Create stores a new object.
-func (t Typed[T]) Create(ctx context.Context, obj T) (T, error) {
-	return cast[T](t.s.Create(ctx, obj))
+func (t Typed[T]) Create(ctx context.Context, obj T, opts ...WriteOption) (T, error) {
+	return cast[T](t.s.Create(ctx, obj, opts...))
 }
 
 // Get returns the named object of T's kind, or an error wrapping
@@ -62,13 +62,13 @@ func (t Typed[T]) Get(ctx context.Context, namespace, name string, opts ...ReadO
 }
 
 // Update replaces the object (not its status).
-func (t Typed[T]) Update(ctx context.Context, obj T) (T, error) {
-	return cast[T](t.s.Update(ctx, obj))
+func (t Typed[T]) Update(ctx context.Context, obj T, opts ...WriteOption) (T, error) {
+	return cast[T](t.s.Update(ctx, obj, opts...))
 }
 
 // UpdateStatus replaces only the object's status.
-func (t Typed[T]) UpdateStatus(ctx context.Context, obj T) (T, error) {
-	return cast[T](t.s.UpdateStatus(ctx, obj))
+func (t Typed[T]) UpdateStatus(ctx context.Context, obj T, opts ...WriteOption) (T, error) {
+	return cast[T](t.s.UpdateStatus(ctx, obj, opts...))
 }
 
 // Delete removes the named object of T's kind (or, when it has
@@ -113,7 +113,7 @@ func (t Typed[T]) MutateStatus(ctx context.Context, namespace, name string, fn f
 	return t.retry(ctx, namespace, name, fn, t.s.UpdateStatus)
 }
 
-func (t Typed[T]) retry(ctx context.Context, namespace, name string, fn func(T) error, write func(context.Context, api.Object) (api.Object, error)) (T, error) {
+func (t Typed[T]) retry(ctx context.Context, namespace, name string, fn func(T) error, write func(context.Context, api.Object, ...WriteOption) (api.Object, error)) (T, error) {
 	var zero T
 	for {
 		cur, err := t.Get(ctx, namespace, name)
@@ -123,7 +123,8 @@ func (t Typed[T]) retry(ctx context.Context, namespace, name string, fn func(T) 
 		if err := fn(cur); err != nil {
 			return zero, err
 		}
-		out, err := cast[T](write(ctx, cur))
+		// cur is this call's own copy: the store may keep it.
+		out, err := cast[T](write(ctx, cur, Consume()))
 		if err == nil || !IsConflict(err) {
 			return out, err
 		}

@@ -361,8 +361,9 @@ func (c *Chain) anyMoved(ctx context.Context, ops []store.Op) bool {
 	return false
 }
 
-// Create admits obj and creates it.
-func (c *Chain) Create(ctx context.Context, obj api.Object) (api.Object, error) {
+// Create admits obj and creates it. The chain admits (and writes) a copy
+// of obj, so store.WriteOption changes nothing here.
+func (c *Chain) Create(ctx context.Context, obj api.Object, _ ...store.WriteOption) (api.Object, error) {
 	res, err := c.write(ctx, []store.Op{store.CreateOp(obj)})
 	if err != nil {
 		return nil, err
@@ -371,7 +372,8 @@ func (c *Chain) Create(ctx context.Context, obj api.Object) (api.Object, error) 
 }
 
 // Update admits obj (with the stored object as Old) and updates it.
-func (c *Chain) Update(ctx context.Context, obj api.Object) (api.Object, error) {
+// Options as for Create.
+func (c *Chain) Update(ctx context.Context, obj api.Object, _ ...store.WriteOption) (api.Object, error) {
 	res, err := c.write(ctx, []store.Op{store.UpdateOp(obj)})
 	if err != nil {
 		return nil, err

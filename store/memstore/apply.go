@@ -58,18 +58,27 @@ type planned struct {
 // revision. The results, one per op,
 // belong to the caller.
 func (s *Store) Apply(cmd *Command) ([]api.Object, error) {
-	return s.apply(cmd, true)
+	return s.apply(cmd, resultCopy)
 }
 
 // ApplyDiscard is Apply for a caller that does not want the results (a
 // replica applying a command no client there waits for): the same
 // outcome, without the copy of each result. It returns Apply's error.
 func (s *Store) ApplyDiscard(cmd *Command) error {
-	_, err := s.apply(cmd, false)
+	_, err := s.apply(cmd, resultNone)
 	return err
 }
 
-func (s *Store) apply(cmd *Command, results bool) ([]api.Object, error) {
+// resultMode is what apply returns for each op.
+type resultMode int
+
+const (
+	resultCopy   resultMode = iota // a copy the caller owns
+	resultShared                   // the stored object itself (read-only)
+	resultNone                     // nothing
+)
+
+func (s *Store) apply(cmd *Command, mode resultMode) ([]api.Object, error) {
 	if cmd.compact != 0 || cmd.compactBefore != 0 {
 		return nil, s.applyCompact(cmd)
 	}
@@ -98,13 +107,17 @@ func (s *Store) apply(cmd *Command, results bool) ([]api.Object, error) {
 	if anyWrite {
 		s.hub.notify()
 	}
-	if !results {
+	if mode == resultNone {
 		cmd.ops = nil
 		return nil, nil
 	}
 	out := make([]api.Object, len(plans))
 	for i := range plans {
-		out[i] = clone(plans[i].result)
+		if mode == resultShared {
+			out[i] = plans[i].result
+		} else {
+			out[i] = clone(plans[i].result)
+		}
 	}
 	// The command's objects are now owned by the store.
 	cmd.ops = nil

@@ -51,6 +51,19 @@ type cmdOp struct {
 // names and uids, merges Secret stringData into data, and stamps the time.
 // Errors are of class store.ErrInvalid.
 func (s *Store) Prepare(ctx context.Context, ops ...store.Op) (*Command, error) {
+	return s.prepare(ctx, false, ops...)
+}
+
+// PrepareOwned is Prepare for a caller that gives the ops' objects up
+// (store.Consume): the command takes them rather than copies, and may
+// modify them.
+func (s *Store) PrepareOwned(ctx context.Context, ops ...store.Op) (*Command, error) {
+	return s.prepare(ctx, true, ops...)
+}
+
+// prepare is Prepare; with consume, the command takes the ops' objects
+// rather than copies of them.
+func (s *Store) prepare(ctx context.Context, consume bool, ops ...store.Op) (*Command, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -64,7 +77,7 @@ func (s *Store) Prepare(ctx context.Context, ops ...store.Op) (*Command, error) 
 		cmd.ops = make([]cmdOp, 0, len(ops))
 	}
 	for i, op := range ops {
-		c, err := s.prepareOp(op)
+		c, err := s.prepareOp(op, consume)
 		if err != nil {
 			if len(ops) > 1 {
 				return nil, fmt.Errorf("op %d: %w", i, err)
@@ -97,7 +110,7 @@ func NewCompactCommand(revision int64) *Command { return &Command{compact: revis
 // before t (command time).
 func NewCompactBeforeCommand(t int64) *Command { return &Command{compactBefore: t} }
 
-func (s *Store) prepareOp(op store.Op) (cmdOp, error) {
+func (s *Store) prepareOp(op store.Op, consume bool) (cmdOp, error) {
 	c := cmdOp{typ: op.Type}
 	switch op.Type {
 	case store.OpCreate, store.OpUpdate, store.OpUpdateStatus:
@@ -110,6 +123,11 @@ func (s *Store) prepareOp(op store.Op) (cmdOp, error) {
 		}
 		var obj api.Object
 		switch {
+		case consume:
+			// The caller gave the object up: Apply reads what it needs
+			// of it (for UpdateStatus, only metadata and status; for
+			// Update, not the status, which it replaces).
+			obj = op.Object
 		case op.Type == store.OpUpdateStatus && ki.statusField != nil:
 			obj = statusOnly(ki, op.Object)
 		case op.Type == store.OpUpdate && ki.statusField != nil:
@@ -278,6 +296,10 @@ func UnmarshalCommand(data []byte, reg *api.Registry) (*Command, error) {
 // statusOnly copies just the metadata and status of obj: all UpdateStatus
 // reads.
 func statusOnly(ki *kindInfo, obj api.Object) api.Object {
+	if ki.metaGoName != "" && ki.statusGoName != "" {
+		return fastclone.CloneOnly(obj, ki.metaGoName, ki.statusGoName)
+	}
+	// Not a generated struct: copy the two fields through reflection.
 	src := obj.ProtoReflect()
 	dst := src.New()
 	for _, fd := range []protoreflect.FieldDescriptor{ki.metaField, ki.statusField} {

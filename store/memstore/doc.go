@@ -79,17 +79,34 @@
 // they can fail an operation of a given kind with any error, or delay it,
 // for tests of error paths.
 //
+// # Copies, and writes that make none
+//
+// Every object returned by a call (results, Get, List items) is a deep copy
+// that belongs to the caller, and every object written is copied in, so a
+// plain write makes two deep copies (an Update's copy in skips the status
+// it is given, which the stored status replaces); watch events share the
+// stored objects (above). The copies are most of a write's cost in time and
+// memory, so a caller that can do without them says so:
+//
+//	out, err := s.Create(ctx, pod, store.Consume(), store.SharedResult())
+//
+// store.Consume hands the object over (the store keeps it, so the caller
+// must not modify it afterwards) and store.SharedResult returns the stored
+// object itself, read-only like an event's: with both, a write copies
+// nothing, and writes several times faster (docs/benchmarks.md, "Store").
+// The remote API server writes so (it decodes each request into an object
+// of its own and only encodes the result), and store.Typed's Mutate hands
+// over the copy it read.
+//
+// Copies and equality checks of generated message types use compiled plans
+// (internal/fastclone): a copy first measures the object's shape (its
+// nested messages and repeated fields) and then copies it into one
+// allocation of a struct type made for that shape, plus one per map; about
+// a tenth of proto.Clone's allocations.
+//
 // # Limits
 //
-// Everything is in memory; there is no persistence besides Snapshot. Every
-// object returned by a call (results, Get, List items) is a deep copy that
-// belongs to the caller, and every object written is copied in, so a plain
-// write makes two deep copies (an Update's copy in skips the status it is
-// given, which the stored status replaces); watch events share the stored
-// objects (above). Copies and equality checks of generated message types
-// use compiled plans (internal/fastclone), about twice as fast as
-// proto.Clone, with a repeated message field's elements copied into one
-// allocation. The two copies are most of a write's cost (see
-// docs/benchmarks.md, "Store"). Objects are stored as protobuf messages: a
-// user kind must be registered in the store's registry (WithRegistry).
+// Everything is in memory; there is no persistence besides Snapshot.
+// Objects are stored as protobuf messages: a user kind must be registered
+// in the store's registry (WithRegistry).
 package memstore

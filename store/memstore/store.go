@@ -88,8 +88,9 @@ type kindInfo struct {
 	// specFields are every field but metadata and status: a change to any
 	// of them bumps generation.
 	specFields []protoreflect.FieldDescriptor
-	// statusGoName is the Go struct field holding status.
-	statusGoName string
+	// statusGoName and metaGoName are the Go struct fields holding status
+	// and metadata.
+	statusGoName, metaGoName string
 }
 
 func (s *Store) kind(name string) (*kindInfo, error) {
@@ -104,6 +105,9 @@ func (s *Store) kind(name string) (*kindInfo, error) {
 	ki := &kindInfo{KindInfo: info, desc: desc, statusField: desc.Fields().ByName("status"), metaField: desc.Fields().ByName("metadata")}
 	if ki.statusField != nil {
 		ki.statusGoName = goFieldName(info.New(), ki.statusField)
+	}
+	if ki.metaField != nil {
+		ki.metaGoName = goFieldName(info.New(), ki.metaField)
 	}
 	for i := 0; i < desc.Fields().Len(); i++ {
 		fd := desc.Fields().Get(i)
@@ -221,27 +225,29 @@ func clone(obj api.Object) api.Object {
 	return fastclone.Clone(obj)
 }
 
-// Create stores a new object.
-func (s *Store) Create(ctx context.Context, obj api.Object) (api.Object, error) {
-	return s.write1(ctx, OpCreate, store.CreateOp(obj))
+// Create stores a new object. It honours store.Consume (the object is
+// kept, not copied) and store.SharedResult (the stored object is returned,
+// not a copy).
+func (s *Store) Create(ctx context.Context, obj api.Object, opts ...store.WriteOption) (api.Object, error) {
+	return s.write1(ctx, OpCreate, store.CreateOp(obj), opts)
 }
 
-// Update replaces an object except its status.
-func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) {
-	return s.write1(ctx, OpUpdate, store.UpdateOp(obj))
+// Update replaces an object except its status. Options as for Create.
+func (s *Store) Update(ctx context.Context, obj api.Object, opts ...store.WriteOption) (api.Object, error) {
+	return s.write1(ctx, OpUpdate, store.UpdateOp(obj), opts)
 }
 
-// UpdateStatus replaces only an object's status.
-func (s *Store) UpdateStatus(ctx context.Context, obj api.Object) (api.Object, error) {
-	return s.write1(ctx, OpUpdateStatus, store.UpdateStatusOp(obj))
+// UpdateStatus replaces only an object's status. Options as for Create.
+func (s *Store) UpdateStatus(ctx context.Context, obj api.Object, opts ...store.WriteOption) (api.Object, error) {
+	return s.write1(ctx, OpUpdateStatus, store.UpdateStatusOp(obj), opts)
 }
 
 // Delete deletes an object, or marks it for deletion if it has finalizers.
 func (s *Store) Delete(ctx context.Context, kind, namespace, name string, opts store.DeleteOptions) (api.Object, error) {
-	return s.write1(ctx, OpDelete, store.DeleteOp(kind, namespace, name, opts))
+	return s.write1(ctx, OpDelete, store.DeleteOp(kind, namespace, name, opts), nil)
 }
 
-func (s *Store) write1(ctx context.Context, op Operation, o store.Op) (api.Object, error) {
+func (s *Store) write1(ctx context.Context, op Operation, o store.Op, opts []store.WriteOption) (api.Object, error) {
 	kind := o.Kind
 	if o.Object != nil && s.hooks.list.Load() != nil {
 		if ki, err := s.kindOfObject(o.Object); err == nil {
@@ -251,11 +257,16 @@ func (s *Store) write1(ctx context.Context, op Operation, o store.Op) (api.Objec
 	if err := s.before(ctx, op, kind); err != nil {
 		return nil, err
 	}
-	cmd, err := s.Prepare(ctx, o)
+	wo := store.ApplyWriteOptions(opts)
+	cmd, err := s.prepare(ctx, wo.Consume, o)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.Apply(cmd)
+	mode := resultCopy
+	if wo.SharedResult {
+		mode = resultShared
+	}
+	res, err := s.apply(cmd, mode)
 	if err != nil {
 		return nil, err
 	}

@@ -279,28 +279,32 @@ var errClosed = store.Errorf(store.ErrUnavailable, "raftstore closed")
 // Registry returns the kinds this store serves.
 func (s *Store) Registry() *api.Registry { return s.reg }
 
-// Create stores a new object (see store.Store).
-func (s *Store) Create(ctx context.Context, obj api.Object) (api.Object, error) {
-	return s.write1(ctx, store.CreateOp(obj))
+// Create stores a new object (see store.Store). It honours store.Consume
+// (the object is encoded into the log without being copied first);
+// results are always the caller's own.
+func (s *Store) Create(ctx context.Context, obj api.Object, opts ...store.WriteOption) (api.Object, error) {
+	return s.write1(ctx, store.CreateOp(obj), opts)
 }
 
-// Update replaces an object except its status (see store.Store).
-func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) {
-	return s.write1(ctx, store.UpdateOp(obj))
+// Update replaces an object except its status (see store.Store). Options
+// as for Create.
+func (s *Store) Update(ctx context.Context, obj api.Object, opts ...store.WriteOption) (api.Object, error) {
+	return s.write1(ctx, store.UpdateOp(obj), opts)
 }
 
-// UpdateStatus replaces an object's status (see store.Store).
-func (s *Store) UpdateStatus(ctx context.Context, obj api.Object) (api.Object, error) {
-	return s.write1(ctx, store.UpdateStatusOp(obj))
+// UpdateStatus replaces an object's status (see store.Store). Options as
+// for Create.
+func (s *Store) UpdateStatus(ctx context.Context, obj api.Object, opts ...store.WriteOption) (api.Object, error) {
+	return s.write1(ctx, store.UpdateStatusOp(obj), opts)
 }
 
 // Delete deletes an object or marks it for deletion (see store.Store).
 func (s *Store) Delete(ctx context.Context, kind, namespace, name string, opts store.DeleteOptions) (api.Object, error) {
-	return s.write1(ctx, store.DeleteOp(kind, namespace, name, opts))
+	return s.write1(ctx, store.DeleteOp(kind, namespace, name, opts), nil)
 }
 
-func (s *Store) write1(ctx context.Context, op store.Op) (api.Object, error) {
-	objs, err := s.Txn(ctx, op)
+func (s *Store) write1(ctx context.Context, op store.Op, opts []store.WriteOption) (api.Object, error) {
+	objs, err := s.txn(ctx, store.ApplyWriteOptions(opts).Consume, op)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +313,15 @@ func (s *Store) write1(ctx context.Context, op store.Op) (api.Object, error) {
 
 // Txn applies ops atomically at one revision (see store.Store).
 func (s *Store) Txn(ctx context.Context, ops ...store.Op) ([]api.Object, error) {
-	cmd, err := s.mem.Prepare(ctx, ops...)
+	return s.txn(ctx, false, ops...)
+}
+
+func (s *Store) txn(ctx context.Context, consume bool, ops ...store.Op) ([]api.Object, error) {
+	prepare := s.mem.Prepare
+	if consume {
+		prepare = s.mem.PrepareOwned
+	}
+	cmd, err := prepare(ctx, ops...)
 	if err != nil {
 		return nil, err
 	}

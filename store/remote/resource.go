@@ -286,7 +286,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, rr resourceReque
 	if err := s.checkEscalation(r, obj); err != nil {
 		return err
 	}
-	out, err := s.st.Create(r.Context(), obj)
+	// obj was decoded for this request and out is only encoded: neither
+	// needs a copy of its own.
+	out, err := s.st.Create(r.Context(), obj, store.Consume(), store.SharedResult())
 	if err != nil {
 		return err
 	}
@@ -304,9 +306,9 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, rr resourceReque
 	}
 	var out api.Object
 	if rr.sub == "status" {
-		out, err = s.st.UpdateStatus(r.Context(), obj)
+		out, err = s.st.UpdateStatus(r.Context(), obj, store.Consume(), store.SharedResult())
 	} else {
-		out, err = s.st.Update(r.Context(), obj)
+		out, err = s.st.Update(r.Context(), obj, store.Consume(), store.SharedResult())
 	}
 	if err != nil {
 		return err
@@ -484,7 +486,7 @@ func (s *Server) putScale(w http.ResponseWriter, r *http.Request, rr resourceReq
 		}
 		spec := specMessage(obj)
 		spec.Set(spec.Descriptor().Fields().ByName("replicas"), protoreflect.ValueOfInt32(sc.GetSpec().GetReplicas()))
-		out, err := s.st.Update(r.Context(), obj)
+		out, err := s.st.Update(r.Context(), obj, store.Consume(), store.SharedResult())
 		if errors.Is(err, store.ErrConflict) && want == 0 && attempt < 5 {
 			continue
 		}

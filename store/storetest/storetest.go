@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"TxnAllOrNothing", testTxnAllOrNothing},
 		{"ContextCancellation", testContextCancellation},
 		{"Typed", testTyped},
+		{"WriteOptions", testWriteOptions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

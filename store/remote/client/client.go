@@ -394,8 +394,11 @@ func (c *Client) objectRequest(method string, obj api.Object, collection bool, s
 	return request{method: method, path: wire.ResourcePath(info, ns, name, sub), body: body, bodyFormat: c.format}, nil
 }
 
-// Create stores a new object.
-func (c *Client) Create(ctx context.Context, obj api.Object) (api.Object, error) {
+// Create stores a new object. The object is encoded into the request and
+// the result decoded from the response, so store.WriteOption changes
+// nothing here: the client never keeps obj and its results are always the
+// caller's own.
+func (c *Client) Create(ctx context.Context, obj api.Object, _ ...store.WriteOption) (api.Object, error) {
 	req, err := c.objectRequest(http.MethodPost, obj, true, "")
 	if err != nil {
 		return nil, err
@@ -403,8 +406,8 @@ func (c *Client) Create(ctx context.Context, obj api.Object) (api.Object, error)
 	return c.callObject(ctx, req)
 }
 
-// Update replaces an object's non-status fields.
-func (c *Client) Update(ctx context.Context, obj api.Object) (api.Object, error) {
+// Update replaces an object's non-status fields. Options as for Create.
+func (c *Client) Update(ctx context.Context, obj api.Object, _ ...store.WriteOption) (api.Object, error) {
 	req, err := c.objectRequest(http.MethodPut, obj, false, "")
 	if err != nil {
 		return nil, err
@@ -413,8 +416,8 @@ func (c *Client) Update(ctx context.Context, obj api.Object) (api.Object, error)
 	return c.callObject(ctx, req)
 }
 
-// UpdateStatus replaces an object's status.
-func (c *Client) UpdateStatus(ctx context.Context, obj api.Object) (api.Object, error) {
+// UpdateStatus replaces an object's status. Options as for Create.
+func (c *Client) UpdateStatus(ctx context.Context, obj api.Object, _ ...store.WriteOption) (api.Object, error) {
 	if obj != nil {
 		if info, err := c.cfg.Registry.KindOf(obj); err == nil && !info.HasStatus() {
 			return nil, store.Errorf(store.ErrInvalid, "%s has no status", info.Kind)
