@@ -71,6 +71,32 @@ func BenchmarkPod1K(b *testing.B) {
 			}
 		}
 	})
+	// Creates that hand the pod over (store.Consume) and, in addition, take
+	// the stored object as the result (store.SharedResult): one copy, and
+	// none.
+	for _, mode := range []struct {
+		name string
+		opts []store.WriteOption
+	}{
+		{"CreateConsume", []store.WriteOption{store.Consume()}},
+		{"CreateZeroCopy", []store.WriteOption{store.Consume(), store.SharedResult()}},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			s := New()
+			b.Cleanup(func() { _ = s.Close() })
+			pods := make([]*api.Pod, b.N)
+			for i := range pods {
+				pods[i] = benchPod1K(fmt.Sprintf("web-%07d", i), fmt.Sprintf("node-%04d", i%1000))
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := s.Create(ctx, pods[i], mode.opts...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	b.Run("Update", func(b *testing.B) {
 		s := New()
 		b.Cleanup(func() { _ = s.Close() })
