@@ -546,9 +546,11 @@ func (i *Informer) listAndWatch(ctx context.Context, relist *bool) (progressed b
 	}
 	defer w.Stop()
 	if rev == 0 {
-		// An empty store lists at revision 0, but a watch from revision 0
-		// means "from now": a write between the list and the watch would be
-		// lost. If the store has moved since, list again (at a real revision).
+		// A store that lists at revision 0 (the conformance suite forbids
+		// it, but a Store of a user's may still do it) cannot be watched
+		// from there: a watch from revision 0 means "from now", and a write
+		// between the list and the watch would be lost. If the store has
+		// moved since, list again (at a real revision).
 		cur, err := i.s.Revision(ctx)
 		if err != nil {
 			return progressed, fmt.Errorf("revision: %w", err)

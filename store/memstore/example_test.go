@@ -47,9 +47,9 @@ func Example_listWatch() {
 		fmt.Println(ev.Type, ev.Object.GetMetadata().GetName(), "at revision", ev.Revision)
 	}
 	// Output:
-	// listed web-1 at revision 2
-	// ADDED web-3 at revision 3
-	// DELETED web-1 at revision 5
+	// listed web-1 at revision 3
+	// ADDED web-3 at revision 4
+	// DELETED web-1 at revision 6
 }
 
 // A replicated backend prepares a command on one node, ships its bytes, and
@@ -94,8 +94,8 @@ func Example_replicate() {
 	got, _ := fresh.Revision(ctx)
 	fmt.Println("snapshot at", rev, "restored at", got)
 	// Output:
-	// applied at revision 1
-	// applied at revision 1
+	// applied at revision 2
+	// applied at revision 2
 	// same uid: true
-	// snapshot at 1 restored at 1
+	// snapshot at 2 restored at 2
 }

@@ -258,8 +258,8 @@ func TestHistoryLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if c := s.CompactedRevision(); c != 20 {
-		t.Fatalf("compacted revision after 30 writes with history 10: %d, want 20", c)
+	if c := s.CompactedRevision(); c != initialRevision+20 {
+		t.Fatalf("compacted revision after 30 writes with history 10: %d, want %d", c, initialRevision+20)
 	}
 	if _, err := s.Watch(ctx, api.KindPod, store.WatchOptions{Revision: 5}); !errors.Is(err, store.ErrCompacted) {
 		t.Fatalf("watch from revision 5: %v", err)
@@ -268,8 +268,8 @@ func TestHistoryLimits(t *testing.T) {
 	if _, err := s.Create(ctx, testPod("ns", "late", "")); err != nil {
 		t.Fatal(err)
 	}
-	if c := s.CompactedRevision(); c != 30 {
-		t.Fatalf("compacted revision after the age limit: %d, want 30", c)
+	if c := s.CompactedRevision(); c != initialRevision+30 {
+		t.Fatalf("compacted revision after the age limit: %d, want %d", c, initialRevision+30)
 	}
 	if err := s.Compact(ctx, 1000); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("compact to the future: %v", err)
@@ -289,8 +289,8 @@ func TestCompactBefore(t *testing.T) {
 	if err := s.CompactBefore(ctx, time.Unix(1_000_003, 0).UnixNano()); err != nil {
 		t.Fatal(err)
 	}
-	if c := s.CompactedRevision(); c != 3 {
-		t.Fatalf("compacted revision %d, want 3", c)
+	if c := s.CompactedRevision(); c != initialRevision+3 {
+		t.Fatalf("compacted revision %d, want %d", c, initialRevision+3)
 	}
 }
 
@@ -507,7 +507,7 @@ func TestApplyDiscard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.GetMetadata().GetResourceVersion() != 1 || got.GetMetadata().GetUid() == "" {
+	if got.GetMetadata().GetResourceVersion() != initialRevision+1 || got.GetMetadata().GetUid() == "" {
 		t.Fatalf("stored pod: %v", got)
 	}
 	again, err := s.Prepare(ctx, store.CreateOp(testPod("ns", "p", "n1")))

@@ -119,7 +119,7 @@ func (s *Store) Restore(r io.Reader) error {
 		s.mu.Lock()
 		s.tree = tree
 		s.indexes = indexes
-		s.rev = hdr.GetRevision()
+		s.rev = max(hdr.GetRevision(), initialRevision)
 		s.compacted = hdr.GetRevision()
 		s.history = ring{}
 		s.hub.dispatched.Store(s.rev)

@@ -20,6 +20,9 @@ import (
 
 var errClosed = store.Errorf(store.ErrUnavailable, "memstore closed")
 
+// initialRevision is the revision of an empty store.
+const initialRevision = 1
+
 // Store is the in-memory store. The zero value is not usable; call New.
 //
 // Lock order: watchHub.mu, then Store.mu, then a watcher's mu. Nothing
@@ -49,7 +52,9 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// New returns an empty store at revision 0.
+// New returns an empty store at revision 1 (as etcd starts): the first
+// write is revision 2, so a List of an empty store returns a revision a
+// watch can start from (revision 0 in WatchOptions means "from now").
 func New(opts ...Option) *Store {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -58,7 +63,7 @@ func New(opts ...Option) *Store {
 	if cfg.registry == nil {
 		cfg.registry = api.NewBuiltinRegistry()
 	}
-	s := &Store{cfg: cfg, reg: cfg.registry, tree: newTree(), indexes: map[string]map[string]map[string]map[string]struct{}{}}
+	s := &Store{cfg: cfg, reg: cfg.registry, tree: newTree(), rev: initialRevision, indexes: map[string]map[string]map[string]map[string]struct{}{}}
 	for kind, paths := range cfg.fieldIndexes {
 		for _, p := range paths {
 			if s.indexes[kind] == nil {

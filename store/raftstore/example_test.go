@@ -51,7 +51,7 @@ func ExampleOpen() {
 		log.Fatal(err)
 	}
 	fmt.Println(cm.Data["color"], cm.Metadata.ResourceVersion)
-	// Output: blue 1
+	// Output: blue 2
 }
 
 // freeAddr returns a loopback address with a free port.

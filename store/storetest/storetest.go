@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"CASRace", testCASRace},
 		{"WatchOrderingUnderLoad", testWatchOrdering},
 		{"ListThenWatchNoGap", testListWatchNoGap},
+		{"EmptyListThenWatch", testEmptyListThenWatch},
 		{"WatchFromRevision", testWatchFromRevision},
 		{"WatchFilters", testWatchFilters},
 		{"WatchFieldSelector", testWatchFieldSelector},

@@ -392,3 +392,20 @@ func testBookmarks(t *testing.T, s store.Store) {
 		t.Fatal("no bookmark within 5s")
 	}
 }
+
+// testEmptyListThenWatch checks that even a store never written lists at
+// a revision a watch can start from: a write between the List and the
+// Watch is delivered (a revision of 0 would mean "from now" and lose it).
+func testEmptyListThenWatch(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	list, err := s.List(ctx, api.KindConfigMap, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list.Revision <= 0 || len(list.Items) != 0 {
+		t.Fatalf("List of an empty store: revision %d, %d items; want a revision > 0", list.Revision, len(list.Items))
+	}
+	mustCreate(t, s, &api.ConfigMap{Metadata: &api.ObjectMeta{Namespace: "ns", Name: "between"}})
+	w := watch(t, s, api.KindConfigMap, store.WatchOptions{Revision: list.Revision})
+	expectEvent(t, w, store.EventAdded, "between")
+}
