@@ -150,12 +150,15 @@ func (f *fsm) Apply(l *raft.Log) any {
 	if f.dedup.seen(id) {
 		return nil
 	}
+	// Only the member that proposed the batch has callers waiting for its
+	// results; every other member applies without copying them.
+	pb := f.takePending(id)
 	results := make([]cmdResult, len(b.GetCommands()))
 	for i, c := range b.GetCommands() {
-		results[i] = f.applyCommand(c)
+		results[i] = f.applyCommand(c, pb != nil && i < len(pb.items))
 	}
 	f.dedup.add(id)
-	if pb := f.takePending(id); pb != nil {
+	if pb != nil {
 		for i, it := range pb.items {
 			if i < len(results) {
 				it.finish(results[i], l.Index)
@@ -165,7 +168,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 	return nil
 }
 
-func (f *fsm) applyCommand(c *raftpb.Command) cmdResult {
+// applyCommand applies one command; the objects it returns only if
+// results is set (a caller waits for them here).
+func (f *fsm) applyCommand(c *raftpb.Command, results bool) cmdResult {
 	data := c.GetData()
 	if len(data) == 0 {
 		return cmdResult{} // a read barrier
@@ -182,6 +187,9 @@ func (f *fsm) applyCommand(c *raftpb.Command) cmdResult {
 	cmd, err := memstore.UnmarshalCommand(data, f.reg)
 	if err != nil {
 		return cmdResult{err: err}
+	}
+	if !results {
+		return cmdResult{err: f.mem.ApplyDiscard(cmd)}
 	}
 	objs, err := f.mem.Apply(cmd)
 	return cmdResult{objs: objs, err: err}
