@@ -32,6 +32,7 @@ var (
 	listSize = flag.Int("list-pods", 100_000, "pods in the store for the list measurements")
 	watchers = flag.Int("watchers", 1_000, "node-filtered watchers for the fan-out measurement")
 	fanout   = flag.Int("fanout-writes", 100_000, "pod writes in the fan-out measurement")
+	fanRate  = flag.Int("fanout-rate", 200_000, "writes/s of the paced fan-out measurement")
 	idle     = flag.Int("idle-watchers", 10_000, "watchers created to measure memory per idle watcher")
 	only     = flag.String("only", "", "run only this part: idle, writes, list or fanout")
 	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile to this file")
@@ -274,12 +275,22 @@ func listLatency(ctx context.Context) error {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// watchFanout measures delivery to node-filtered watchers, for plain
-// writes and for writes that copy nothing (which run at several times the
-// rate, so they load the dispatcher more).
+// watchFanout measures delivery to node-filtered watchers: with one writer
+// writing as fast as it can, plainly and copying nothing (which runs at
+// several times the rate, so it loads the dispatcher more); and with the
+// writer paced at -fanout-rate writes/s (copying nothing), the latency at a
+// given rate.
 func watchFanout(ctx context.Context) error {
-	for _, mode := range []int{0, 2} {
-		if err := fanoutRun(ctx, writeModes[mode].suffix, writeModes[mode].opts); err != nil {
+	for _, run := range []struct {
+		suffix string
+		opts   []store.WriteOption
+		rate   int
+	}{
+		{writeModes[0].suffix, writeModes[0].opts, 0},
+		{writeModes[2].suffix, writeModes[2].opts, 0},
+		{fmt.Sprintf("_paced_%dk", *fanRate/1000), writeModes[2].opts, *fanRate},
+	} {
+		if err := fanoutRun(ctx, run.suffix, run.opts, run.rate); err != nil {
 			return err
 		}
 	}
@@ -287,8 +298,11 @@ func watchFanout(ctx context.Context) error {
 }
 
 // fanoutRun writes pods spread over nodes, each node watched by one
-// watcher filtered with spec.nodeName, and measures delivery.
-func fanoutRun(ctx context.Context, suffix string, opts []store.WriteOption) error {
+// watcher filtered with spec.nodeName, and measures delivery. With rate >
+// 0 the writer keeps to rate writes/s (sleeping whenever it is more than a
+// millisecond ahead of schedule, so writes come in bursts of up to a
+// millisecond's worth); latency counts from each write's start.
+func fanoutRun(ctx context.Context, suffix string, opts []store.WriteOption, rate int) error {
 	s := memstore.New()
 	defer s.Close()
 	nw, n := *watchers, *fanout
@@ -333,7 +347,15 @@ func fanoutRun(ctx context.Context, suffix string, opts []store.WriteOption) err
 	runtime.GC()
 	start := time.Now()
 	for i, p := range pods {
-		sent[i].Store(time.Now().UnixNano())
+		now := time.Now()
+		if rate > 0 {
+			due := start.Add(time.Duration(i) * time.Second / time.Duration(rate))
+			if ahead := due.Sub(now); ahead > time.Millisecond {
+				time.Sleep(ahead)
+				now = time.Now()
+			}
+		}
+		sent[i].Store(now.UnixNano())
 		if _, err := s.Create(ctx, p, opts...); err != nil {
 			return err
 		}
