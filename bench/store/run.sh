@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Store benchmarks (store/memstore): Create/Update writes/s of a ~1 KiB pod
-# from 1 and 64 goroutines (wall clock and per CPU second), List of 100,000
-# pods by label and by field selector, watch fan-out to 1,000 node-filtered
-# watchers over 100,000 pod writes (events/s and delivery latency), and
-# memory per idle watcher; then the per-operation cost of the write path
-# (ns, bytes and allocations per op of a ~1 KiB pod: one deep copy, Create,
+# from 1 and 64 goroutines (wall clock and per CPU second), for plain writes
+# (a copy in and a copy out), writes that hand the object over
+# (store.Consume, suffix _consume) and writes that copy nothing (Consume and
+# store.SharedResult, suffix _zerocopy); List of 100,000 pods by label and
+# by field selector; watch fan-out to 1,000 node-filtered watchers over
+# 100,000 pod writes (events/s and delivery latency), with one writer going
+# flat out and one paced at 200,000 writes/s (_paced_200k); memory per idle
+# watcher; then the per-operation cost of the write path (ns, bytes and
+# allocations per op of a ~1 KiB pod: one deep copy, Create in each mode,
 # Update, Create with 1,000 watchers), which moves least with machine load.
 # Prints `figure: NAME VALUE UNIT` lines. Extra arguments go to the program
 # (e.g. -writes 20000 for a quick run).
