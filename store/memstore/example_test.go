@@ -99,3 +99,34 @@ func Example_replicate() {
 	// same uid: true
 	// snapshot at 2 restored at 2
 }
+
+// A write that copies nothing: the caller hands its object over
+// (store.Consume) and takes the stored object back, read-only
+// (store.SharedResult). For objects made only to be written, such as a
+// decoded request body.
+func Example_zeroCopyWrite() {
+	ctx := context.Background()
+	s := memstore.New()
+	pod := &api.Pod{Metadata: &api.ObjectMeta{Namespace: "default", Name: "web-1"}, Spec: &api.PodSpec{NodeName: "n1"}}
+	out, err := s.Create(ctx, pod, store.Consume(), store.SharedResult())
+	if err != nil {
+		panic(err)
+	}
+	// pod now belongs to the store: read out, change neither.
+	fmt.Println("created", out.GetMetadata().GetName(), "at revision", out.GetMetadata().GetResourceVersion(), "- same object:", out == api.Object(pod))
+
+	// To change it, work on a copy of one's own (what Get returns is).
+	cur, err := store.For[*api.Pod](s).Get(ctx, "default", "web-1")
+	if err != nil {
+		panic(err)
+	}
+	cur.Spec.NodeName = "n2"
+	out, err = s.Update(ctx, cur, store.Consume(), store.SharedResult())
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("moved to", out.(*api.Pod).GetSpec().GetNodeName(), "at revision", out.GetMetadata().GetResourceVersion())
+	// Output:
+	// created web-1 at revision 2 - same object: true
+	// moved to n2 at revision 3
+}
