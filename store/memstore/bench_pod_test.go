@@ -56,28 +56,14 @@ func BenchmarkPod1K(b *testing.B) {
 			_ = fastclone.Clone(p)
 		}
 	})
-	b.Run("Create", func(b *testing.B) {
-		s := New()
-		b.Cleanup(func() { _ = s.Close() })
-		pods := make([]*api.Pod, b.N)
-		for i := range pods {
-			pods[i] = benchPod1K(fmt.Sprintf("web-%07d", i), fmt.Sprintf("node-%04d", i%1000))
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := range b.N {
-			if _, err := s.Create(ctx, pods[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	// Creates that hand the pod over (store.Consume) and, in addition, take
-	// the stored object as the result (store.SharedResult): one copy, and
-	// none.
+	// Plain creates (two copies), creates that hand the pod over
+	// (store.Consume: one copy) and, in addition, take the stored object as
+	// the result (store.SharedResult: none).
 	for _, mode := range []struct {
 		name string
 		opts []store.WriteOption
 	}{
+		{"Create", nil},
 		{"CreateConsume", []store.WriteOption{store.Consume()}},
 		{"CreateZeroCopy", []store.WriteOption{store.Consume(), store.SharedResult()}},
 	} {
