@@ -156,6 +156,13 @@ func (s *Store) plan(p *planned, op *cmdOp, now, rev int64) error {
 	var curMeta *api.ObjectMeta
 	if p.cur != nil {
 		curMeta = p.cur.GetMetadata()
+		// An object handed over is written into; one that is (or shares
+		// its metadata with) the stored object, a shared result or an
+		// event's object passed back, would change the store's state in
+		// place. Catch that misuse rather than corrupt the history.
+		if op.handedOver && op.obj != nil && (op.obj == p.cur || op.obj.GetMetadata() == curMeta) {
+			return store.Errorf(store.ErrInvalid, "%s: the object handed over (store.Consume) is the store's own, a shared result or event object: write a copy", what())
+		}
 	}
 	precondition := func(rv int64, uid string) error {
 		if rv != 0 && rv != curMeta.GetResourceVersion() {

@@ -44,6 +44,9 @@ type cmdOp struct {
 	rv     int64
 	uid    string
 	policy string
+	// handedOver: obj is the caller's own object, not a copy
+	// (store.Consume).
+	handedOver bool
 }
 
 // Prepare checks ops as far as they can be checked without the store's state
@@ -111,7 +114,7 @@ func NewCompactCommand(revision int64) *Command { return &Command{compact: revis
 func NewCompactBeforeCommand(t int64) *Command { return &Command{compactBefore: t} }
 
 func (s *Store) prepareOp(op store.Op, consume bool) (cmdOp, error) {
-	c := cmdOp{typ: op.Type}
+	c := cmdOp{typ: op.Type, handedOver: consume}
 	switch op.Type {
 	case store.OpCreate, store.OpUpdate, store.OpUpdateStatus:
 		if op.Object == nil {

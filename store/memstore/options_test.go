@@ -1,7 +1,10 @@
 package memstore
 
 import (
+	"errors"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
@@ -62,5 +65,41 @@ func TestWriteOptionsSkipCopies(t *testing.T) {
 	}
 	if plain.GetMetadata().GetUid() != "" {
 		t.Fatal("a write without options modified its argument")
+	}
+}
+
+// TestConsumeRefusesStoredObjects checks that handing the store its own
+// object back (a shared result, or a shallow copy sharing its metadata)
+// fails with ErrInvalid and leaves the stored object as it was.
+func TestConsumeRefusesStoredObjects(t *testing.T) {
+	ctx := ctxT(t)
+	s := New()
+	t.Cleanup(func() { _ = s.Close() })
+	shared, err := s.Create(ctx, testPod("ns", "p", "n1"), store.Consume(), store.SharedResult())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := api.Clone(shared)
+	sameMeta := &api.Pod{Metadata: shared.GetMetadata(), Spec: &api.PodSpec{NodeName: "n2"}}
+	for name, obj := range map[string]api.Object{"the shared result": shared, "a copy sharing its metadata": sameMeta} {
+		for _, write := range []func(api.Object) error{
+			func(o api.Object) error { _, err := s.Update(ctx, o, store.Consume()); return err },
+			func(o api.Object) error { _, err := s.UpdateStatus(ctx, o, store.Consume()); return err },
+		} {
+			if err := write(obj); !errors.Is(err, store.ErrInvalid) {
+				t.Fatalf("writing %s back with Consume: %v, want ErrInvalid", name, err)
+			}
+		}
+	}
+	got, err := s.Get(ctx, api.KindPod, "ns", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got, before) || !proto.Equal(shared, before) {
+		t.Fatalf("the stored pod changed: %v", got)
+	}
+	// Without Consume the store copies, so passing its object back is fine.
+	if _, err := s.Update(ctx, shared); err != nil {
+		t.Fatalf("plain Update of a shared result: %v", err)
 	}
 }
