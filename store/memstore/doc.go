@@ -96,7 +96,9 @@
 // nothing, and writes several times faster (docs/benchmarks.md, "Store").
 // The remote API server writes so (it decodes each request into an object
 // of its own and only encodes the result), and store.Typed's Mutate hands
-// over the copy it read.
+// over the copy it read. Handing the store its own object back (a shared
+// result, or a copy that shares its metadata) fails with store.ErrInvalid
+// rather than change the stored state in place.
 //
 // Copies and equality checks of generated message types use compiled plans
 // (internal/fastclone): a copy first measures the object's shape (its
