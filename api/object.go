@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/coxswain-io/coxswain/internal/fastclone"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -29,9 +30,12 @@ func Meta(obj Object) *ObjectMeta {
 	return m
 }
 
-// Clone returns a deep copy of obj.
+// Clone returns a deep copy of obj. Generated message types are copied
+// with compiled copy plans (internal/fastclone), several times faster than
+// proto.Clone and in a fraction of its allocations; other messages with
+// proto.Clone.
 func Clone[T Object](obj T) T {
-	return proto.Clone(obj).(T)
+	return fastclone.Clone(obj)
 }
 
 // IsControlledBy reports whether obj has a controller owner reference to the

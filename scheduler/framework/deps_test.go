@@ -8,7 +8,8 @@ import (
 
 // TestPluginFacingPackagesImportOnlyTheObjectModel keeps plugins portable:
 // the framework and the default plugins may import nothing of this module
-// beyond api, api/labels and api/resource.
+// beyond api, api/labels and api/resource (and what api itself is built
+// on: internal/fastclone, its copier).
 func TestPluginFacingPackagesImportOnlyTheObjectModel(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go command not on PATH; this test inspects the module with go list")
@@ -17,6 +18,7 @@ func TestPluginFacingPackagesImportOnlyTheObjectModel(t *testing.T) {
 		"github.com/coxswain-io/coxswain/api":                 true,
 		"github.com/coxswain-io/coxswain/api/labels":          true,
 		"github.com/coxswain-io/coxswain/api/resource":        true,
+		"github.com/coxswain-io/coxswain/internal/fastclone":  true,
 		"github.com/coxswain-io/coxswain/scheduler/framework": true,
 		"github.com/coxswain-io/coxswain/scheduler/plugins":   true,
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
-	"github.com/coxswain-io/coxswain/store/memstore/internal/fastclone"
+	"github.com/coxswain-io/coxswain/internal/fastclone"
 )
 
 // benchPod1K returns a pod of about 1 KiB encoded, the shape bench/store

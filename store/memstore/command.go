@@ -13,7 +13,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
-	"github.com/coxswain-io/coxswain/store/memstore/internal/fastclone"
+	"github.com/coxswain-io/coxswain/internal/fastclone"
 	"github.com/coxswain-io/coxswain/store/memstore/internal/wire"
 )
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/store"
-	"github.com/coxswain-io/coxswain/store/memstore/internal/fastclone"
+	"github.com/coxswain-io/coxswain/internal/fastclone"
 )
 
 var errClosed = store.Errorf(store.ErrUnavailable, "memstore closed")

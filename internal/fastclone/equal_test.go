@@ -1,15 +1,14 @@
-package fastclone
+package fastclone_test
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/internal/fastclone"
 )
 
 // TestEqualAgreesWithProtoEqual compares Equal with proto.Equal over every
@@ -19,7 +18,7 @@ func TestEqualAgreesWithProtoEqual(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	check := func(t *testing.T, what string, a, b proto.Message) {
 		t.Helper()
-		if got, want := Equal(a, b), proto.Equal(a, b); got != want {
+		if got, want := fastclone.Equal(a, b), proto.Equal(a, b); got != want {
 			t.Fatalf("%s: Equal = %v, proto.Equal = %v", what, got, want)
 		}
 	}
@@ -28,12 +27,12 @@ func TestEqualAgreesWithProtoEqual(t *testing.T) {
 			for range 3 {
 				orig := k.New()
 				fill(orig.ProtoReflect(), r, 4)
-				check(t, "clone", orig, Clone(orig))
+				check(t, "clone", orig, fastclone.Clone(orig))
 				check(t, "itself", orig, orig)
 				fields := orig.ProtoReflect().Descriptor().Fields()
 				for i := 0; i < fields.Len(); i++ {
 					fd := fields.Get(i)
-					c := Clone(orig)
+					c := fastclone.Clone(orig)
 					c.ProtoReflect().Clear(fd)
 					check(t, "cleared "+string(fd.Name()), orig, c)
 					if fd.Message() == nil || fd.IsList() || fd.IsMap() || !orig.ProtoReflect().Has(fd) {
@@ -41,12 +40,12 @@ func TestEqualAgreesWithProtoEqual(t *testing.T) {
 					}
 					inner := fd.Message().Fields()
 					for j := 0; j < inner.Len(); j++ {
-						c := Clone(orig)
+						c := fastclone.Clone(orig)
 						c.ProtoReflect().Mutable(fd).Message().Clear(inner.Get(j))
 						check(t, "cleared "+string(fd.Name())+"."+string(inner.Get(j).Name()), orig, c)
 					}
 				}
-				c := Clone(orig)
+				c := fastclone.Clone(orig)
 				fill(c.ProtoReflect(), r, 4)
 				check(t, "refilled", orig, c)
 			}
@@ -78,19 +77,11 @@ func TestEqualEdgeCases(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, ab := range [][2]proto.Message{{tt.a, tt.b}, {tt.b, tt.a}, {tt.a, tt.a}} {
-				if got, want := Equal(ab[0], ab[1]), proto.Equal(ab[0], ab[1]); got != want {
+				if got, want := fastclone.Equal(ab[0], ab[1]), proto.Equal(ab[0], ab[1]); got != want {
 					t.Fatalf("Equal = %v, proto.Equal = %v", got, want)
 				}
 			}
 		})
-	}
-}
-
-func TestEqualFloats(t *testing.T) {
-	for _, c := range []struct{ x, y float64 }{{math.NaN(), math.NaN()}, {math.NaN(), 1}, {0, math.Copysign(0, -1)}, {1, 2}, {2, 2}} {
-		if got, want := equalFloat(c.x, c.y), protoreflect.ValueOfFloat64(c.x).Equal(protoreflect.ValueOfFloat64(c.y)); got != want {
-			t.Errorf("equalFloat(%v, %v) = %v, want %v", c.x, c.y, got, want)
-		}
 	}
 }
 
@@ -106,25 +97,25 @@ func TestCloneWithout(t *testing.T) {
 			orig := k.New()
 			fill(orig.ProtoReflect(), r, 3)
 			ref := proto.Clone(orig)
-			c := CloneWithout(orig, "Status")
+			c := fastclone.CloneWithout(orig, "Status")
 			want := proto.Clone(orig)
 			if fd := want.ProtoReflect().Descriptor().Fields().ByName("status"); fd != nil {
 				want.ProtoReflect().Clear(fd)
 			}
 			if !proto.Equal(c, want) {
-				t.Fatal("CloneWithout(Status) is not the object without its status")
+				t.Fatal("fastclone.CloneWithout(Status) is not the object without its status")
 			}
 			fill(c.ProtoReflect(), r, 3)
 			if !proto.Equal(orig, ref) {
 				t.Fatal("mutating the copy changed the original")
 			}
-			if got := CloneWithout(orig, "NoSuchField"); !proto.Equal(got, orig) {
+			if got := fastclone.CloneWithout(orig, "NoSuchField"); !proto.Equal(got, orig) {
 				t.Fatal("CloneWithout of a missing field is not a whole copy")
 			}
 		})
 	}
 	var nilPod *api.Pod
-	if CloneWithout(nilPod, "Status") != nil {
+	if fastclone.CloneWithout(nilPod, "Status") != nil {
 		t.Fatal("nil")
 	}
 }
@@ -132,7 +123,7 @@ func TestCloneWithout(t *testing.T) {
 // TestCloneRepeatedMessages covers the lengths and nil elements a repeated
 // message field's single-allocation copy must handle.
 func TestCloneRepeatedMessages(t *testing.T) {
-	for _, n := range []int{0, 1, 2, 3, maxArray, maxArray + 1, 40} {
+	for _, n := range []int{0, 1, 2, 3, fastclone.MaxArray, fastclone.MaxArray + 1, 40} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			spec := &api.PodSpec{}
 			for i := range n {
@@ -142,7 +133,7 @@ func TestCloneRepeatedMessages(t *testing.T) {
 				}
 				spec.Containers = append(spec.Containers, c)
 			}
-			c := Clone(spec)
+			c := fastclone.Clone(spec)
 			if len(c.Containers) != n {
 				t.Fatalf("%d containers, want %d", len(c.Containers), n)
 			}

@@ -1,4 +1,4 @@
-package fastclone
+package fastclone_test
 
 import (
 	"fmt"
@@ -9,32 +9,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/internal/fastclone"
 )
-
-// withShapeLimit runs fn with the shape cache emptied and bounded to n,
-// restoring it afterwards.
-func withShapeLimit(t *testing.T, n int, fn func()) {
-	t.Helper()
-	shapes.mu.Lock()
-	saved, savedMax := shapes.m.Load(), shapeLimit
-	shapes.m.Store(nil)
-	shapeLimit = n
-	shapes.mu.Unlock()
-	defer func() {
-		shapes.mu.Lock()
-		shapes.m.Store(saved)
-		shapeLimit = savedMax
-		shapes.mu.Unlock()
-	}()
-	fn()
-}
-
-func cachedShapes() int {
-	if m := shapes.m.Load(); m != nil {
-		return len(*m)
-	}
-	return 0
-}
 
 // TestSlabOneAllocation checks that a pod without maps is copied in one
 // allocation, and one with maps in one more per map (two each).
@@ -44,13 +20,13 @@ func TestSlabOneAllocation(t *testing.T) {
 	noMaps.Metadata.Labels, noMaps.Metadata.Annotations = nil, nil
 	noMaps.Spec.Containers[0].Resources = nil
 	noMaps.Metadata.CreationTimestamp = nil
-	Clone(noMaps) // make the shape
-	if n := testing.AllocsPerRun(100, func() { Clone(noMaps) }); n != 1 {
+	fastclone.Clone(noMaps) // make the shape
+	if n := testing.AllocsPerRun(100, func() { fastclone.Clone(noMaps) }); n != 1 {
 		t.Fatalf("copy of a pod without maps: %v allocations, want 1", n)
 	}
-	Clone(pod)
+	fastclone.Clone(pod)
 	// The slab, and two allocations for each of the 4 maps.
-	if n := testing.AllocsPerRun(100, func() { Clone(pod) }); n != 1+2*4 {
+	if n := testing.AllocsPerRun(100, func() { fastclone.Clone(pod) }); n != 1+2*4 {
 		t.Fatalf("copy of a pod with 4 maps: %v allocations, want 9", n)
 	}
 }
@@ -78,7 +54,7 @@ func TestSlabShapes(t *testing.T) {
 				spec.Containers = append(spec.Containers, ct)
 			}
 			ref := proto.Clone(spec)
-			c := Clone(spec)
+			c := fastclone.Clone(spec)
 			if !proto.Equal(c, spec) {
 				t.Fatalf("%d containers, %d env: copy differs", containers, env)
 			}
@@ -115,7 +91,7 @@ func TestSlabShapes(t *testing.T) {
 func TestSlabInteriorPointersKeepItAlive(t *testing.T) {
 	var kept []*api.EnvVar
 	for i := range 100 {
-		c := Clone(realisticPod())
+		c := fastclone.Clone(realisticPod())
 		kept = append(kept, c.Spec.Containers[0].Env[i%3])
 	}
 	for range 3 {
@@ -137,35 +113,35 @@ func TestSlabInteriorPointersKeepItAlive(t *testing.T) {
 // TestSlabLimits checks the bounds: a full shape cache, a tree of too
 // many blocks and one too large are copied piece by piece, correctly.
 func TestSlabLimits(t *testing.T) {
-	withShapeLimit(t, 1, func() {
+	fastclone.WithShapeLimit(t, 1, func() {
 		a := realisticPod()
 		b := realisticPod()
 		b.Spec.Containers = append(b.Spec.Containers, &api.Container{Name: "second"})
 		for _, p := range []*api.Pod{a, b, a, b} {
-			if c := Clone(p); !proto.Equal(c, p) {
+			if c := fastclone.Clone(p); !proto.Equal(c, p) {
 				t.Fatal("copy differs")
 			}
 		}
-		if n := cachedShapes(); n != 1 {
+		if n := fastclone.CachedShapes(); n != 1 {
 			t.Fatalf("%d shapes cached, want the limit, 1", n)
 		}
 	})
-	withShapeLimit(t, 100, func() {
+	fastclone.WithShapeLimit(t, 100, func() {
 		many := &api.PodSpec{}
-		for i := range maxBlocks {
+		for i := range fastclone.MaxBlocks {
 			many.Containers = append(many.Containers, &api.Container{Name: fmt.Sprint(i), Resources: &api.ResourceRequirements{}})
 		}
 		large := &api.PodSpec{}
-		for range maxSlabBytes / 8 {
+		for range fastclone.MaxSlabBytes / 8 {
 			large.Containers = append(large.Containers, nil)
 		}
 		large.Containers = append(large.Containers, &api.Container{Name: "last"})
 		for _, spec := range []*api.PodSpec{many, large} {
-			if c := Clone(spec); !proto.Equal(c, spec) {
+			if c := fastclone.Clone(spec); !proto.Equal(c, spec) {
 				t.Fatal("copy differs")
 			}
 		}
-		if n := cachedShapes(); n != 0 {
+		if n := fastclone.CachedShapes(); n != 0 {
 			t.Fatalf("%d shapes cached for trees over the bounds", n)
 		}
 	})
@@ -175,15 +151,15 @@ func TestSlabLimits(t *testing.T) {
 func TestCloneOnly(t *testing.T) {
 	p := realisticPod()
 	p.Status = &api.PodStatus{Phase: "Running"}
-	c := CloneOnly(p, "Metadata", "Status")
+	c := fastclone.CloneOnly(p, "Metadata", "Status")
 	if c.Spec != nil || !proto.Equal(c.Metadata, p.Metadata) || !proto.Equal(c.Status, p.Status) {
-		t.Fatalf("CloneOnly(Metadata, Status) = %v", c)
+		t.Fatalf("fastclone.CloneOnly(Metadata, Status) = %v", c)
 	}
 	if c.Metadata == p.Metadata || c.Status == p.Status {
 		t.Fatal("CloneOnly shares fields")
 	}
-	if CloneOnly(p).Metadata != nil {
-		t.Fatal("CloneOnly() copied a field")
+	if fastclone.CloneOnly(p).Metadata != nil {
+		t.Fatal("fastclone.CloneOnly() copied a field")
 	}
 }
 
@@ -200,7 +176,7 @@ func TestSlabConcurrentShapes(t *testing.T) {
 				for c := range (g+i)%7 + 1 {
 					spec.Containers = append(spec.Containers, &api.Container{Name: fmt.Sprint(c), Args: make([]string, i%5)})
 				}
-				if c := Clone(spec); !proto.Equal(c, spec) {
+				if c := fastclone.Clone(spec); !proto.Equal(c, spec) {
 					t.Error("copy differs")
 					return
 				}

@@ -1,11 +1,10 @@
-package fastclone
+package fastclone_test
 
 import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
-	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -13,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/internal/fastclone"
 )
 
 // fill sets every field of m (to depth) with values drawn from r.
@@ -99,11 +99,11 @@ func TestCloneEveryKind(t *testing.T) {
 				orig := k.New()
 				fill(orig.ProtoReflect(), r, 4)
 				ref := proto.Clone(orig)
-				c := Clone(orig)
+				c := fastclone.Clone(orig)
 				if !proto.Equal(c, orig) {
 					t.Fatalf("round %d: clone differs from original", round)
 				}
-				if p := planFor(reflectType(orig)); !p.ok {
+				if !fastclone.HasPlan(orig) {
 					t.Fatalf("%s falls back to proto.Clone", k.Kind)
 				}
 				// Changing every field of the clone leaves the original alone.
@@ -123,15 +123,15 @@ func TestCloneEveryKind(t *testing.T) {
 
 func TestCloneWellKnownAndNil(t *testing.T) {
 	ts := timestamppb.Now()
-	if got := Clone(ts); !proto.Equal(got, ts) || got == ts {
+	if got := fastclone.Clone(ts); !proto.Equal(got, ts) || got == ts {
 		t.Fatal("timestamp clone")
 	}
 	var nilPod *api.Pod
-	if got := Clone(nilPod); got != nil {
+	if got := fastclone.Clone(nilPod); got != nil {
 		t.Fatal("nil clone")
 	}
 	oneof := &api.IntOrString{Value: &api.IntOrString_StrVal{StrVal: "25%"}}
-	c := Clone(oneof)
+	c := fastclone.Clone(oneof)
 	if !proto.Equal(c, oneof) {
 		t.Fatal("oneof clone")
 	}
@@ -159,7 +159,7 @@ func TestConcurrentUse(t *testing.T) {
 						t.Error(err)
 					}
 				case 1:
-					if !proto.Equal(Clone(pod), pod) {
+					if !proto.Equal(fastclone.Clone(pod), pod) {
 						t.Error("clone differs")
 					}
 				}
@@ -176,7 +176,7 @@ func BenchmarkClonePod(b *testing.B) {
 	b.Run("fastclone", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			Clone(pod)
+			fastclone.Clone(pod)
 		}
 	})
 	b.Run("proto.Clone", func(b *testing.B) {
@@ -217,7 +217,7 @@ func BenchmarkCloneRealisticPod(b *testing.B) {
 	b.Run("fastclone", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			Clone(pod)
+			fastclone.Clone(pod)
 		}
 	})
 	b.Run("proto.Clone", func(b *testing.B) {
@@ -232,7 +232,7 @@ func TestCloneFallsBackForDynamicMessages(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	m := dynamicpb.NewMessage((&api.Pod{}).ProtoReflect().Descriptor())
 	fill(m, r, 3)
-	c := Clone(m)
+	c := fastclone.Clone(m)
 	if !proto.Equal(c, m) || c == m {
 		t.Fatal("dynamic message clone")
 	}
@@ -242,17 +242,16 @@ func TestCloneFallsBackForDynamicMessages(t *testing.T) {
 // made piece by piece.
 func BenchmarkSlab(b *testing.B) {
 	pod := realisticPod()
-	p := planFor(reflectType(pod))
 	b.Run("slab", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			Clone(pod)
+			fastclone.Clone(pod)
 		}
 	})
 	b.Run("pieces", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			p.newCopy(unsafe.Pointer(pod))
+			fastclone.CopyInPieces(pod)
 		}
 	})
 }

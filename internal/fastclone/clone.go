@@ -3,7 +3,8 @@
 // per Go type (field offsets and what each field needs), then copies are
 // typed assignments and maps.Clone, with every nested struct and repeated
 // field of a copy placed in one allocation (see slab.go). Copying stored
-// objects is the main cost of a store write, so this matters.
+// objects is the main cost of a store write, and controllers copy what
+// they read from caches before changing it (api.Clone), so this matters.
 //
 // Plans cover the structs protoc-gen-go generates: scalar, string, bytes,
 // enum, message, repeated, map and oneof fields, and proto3 optional
