@@ -102,39 +102,59 @@ func run(ctx context.Context, out io.Writer) error {
 		go func() { _ = sch.Start(ctx) }()
 	}
 	pods := store.For[*api.Pod](s)
-	for i := range 6 {
-		p := &api.Pod{
-			Metadata: &api.ObjectMeta{Name: fmt.Sprintf("web-%d", i), Namespace: "default"},
-			Spec: &api.PodSpec{Containers: []*api.Container{{
-				Name: "app", Image: "nginx",
-				Resources: &api.ResourceRequirements{Requests: map[string]string{"cpu": "500m"}},
-			}}},
+	// The default scheduler's pods first, then the bin-packer's: each
+	// scheduler scores nodes by what is already on them, so had the
+	// bin-packer filled a node first, least-allocated scoring would rightly
+	// steer the default's pods away from it, and the output would depend on
+	// which scheduler won the race.
+	for _, sched := range []string{"", "bin-packer"} {
+		for i := range 3 {
+			p := &api.Pod{
+				Metadata: &api.ObjectMeta{Name: fmt.Sprintf("web-%d", i), Namespace: "default"},
+				Spec: &api.PodSpec{SchedulerName: sched, Containers: []*api.Container{{
+					Name: "app", Image: "nginx",
+					Resources: &api.ResourceRequirements{Requests: map[string]string{"cpu": "500m"}},
+				}}},
+			}
+			if sched != "" {
+				p.Metadata.Name = fmt.Sprintf("batch-%d", i)
+			}
+			if _, err := pods.Create(ctx, p); err != nil {
+				return err
+			}
 		}
-		if i >= 3 {
-			p.Metadata.Name = fmt.Sprintf("batch-%d", i-3)
-			p.Spec.SchedulerName = "bin-packer"
-		}
-		if _, err := pods.Create(ctx, p); err != nil {
+		if err := untilBound(ctx, pods); err != nil {
 			return err
 		}
 	}
+	list, _, err := pods.List(ctx, store.ListOptions{Namespace: "default"})
+	if err != nil {
+		return err
+	}
+	bound := map[string][]string{}
+	for _, p := range list {
+		bound[schedulerOf(p)] = append(bound[schedulerOf(p)], p.Spec.NodeName)
+	}
+	for _, name := range []string{"default-scheduler", "bin-packer"} {
+		fmt.Fprintf(out, "%s: pods on %d distinct node(s)\n", name, distinct(bound[name]))
+	}
+	return nil
+}
+
+// untilBound waits until every pod in the default namespace has a node.
+func untilBound(ctx context.Context, pods store.Typed[*api.Pod]) error {
 	for {
 		list, _, err := pods.List(ctx, store.ListOptions{Namespace: "default"})
 		if err != nil {
 			return err
 		}
-		bound := map[string][]string{}
 		n := 0
 		for _, p := range list {
-			if node := p.Spec.NodeName; node != "" {
+			if p.Spec.NodeName != "" {
 				n++
-				bound[schedulerOf(p)] = append(bound[schedulerOf(p)], node)
 			}
 		}
 		if n == len(list) {
-			for _, name := range []string{"default-scheduler", "bin-packer"} {
-				fmt.Fprintf(out, "%s: pods on %d distinct node(s)\n", name, distinct(bound[name]))
-			}
 			return nil
 		}
 		select {
