@@ -20,7 +20,10 @@
 //     leader election, /healthz, /readyz and /metrics.
 //   - leaderelection: a Lease held through compare-and-swap writes.
 //   - events: a recorder of deduplicated, counted Event objects.
-//   - metrics: the Prometheus collectors.
+//   - metrics: the Provider interface controllers report through, and
+//     Registry, the dependency-free default that serves the Prometheus
+//     text format; metrics/prommetrics puts the same metrics in a
+//     Prometheus client_golang registry.
 //   - clock: real and fake time for queues and leases.
 //
 // The flow of one controller:

@@ -16,9 +16,9 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/podutil"
+	"github.com/coxswain-io/coxswain/orchestrator/metrics"
 	"github.com/coxswain-io/coxswain/orchestrator/testenv"
 	"github.com/coxswain-io/coxswain/store"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 func main() {
@@ -49,7 +49,8 @@ func run(nodes, replicas, workers int, timeout time.Duration) error {
 	defer cancel()
 
 	t0 := time.Now()
-	env, err := testenv.New(ctx, testenv.Options{Nodes: nodes, Workers: workers})
+	reg := metrics.NewRegistry()
+	env, err := testenv.New(ctx, testenv.Options{Nodes: nodes, Workers: workers, Metrics: reg})
 	if err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func run(nodes, replicas, workers int, timeout time.Duration) error {
 	deps := store.For[*api.Deployment](env.Store)
 
 	// Scale-up: create the Deployment, wait for every pod to run.
-	before := reconciles(env.Manager.Registry())
+	before := reconciles(reg)
 	start := time.Now()
 	if _, err := deps.Create(ctx, &api.Deployment{
 		Metadata: &api.ObjectMeta{Namespace: "default", Name: "bench"},
@@ -83,7 +84,7 @@ func run(nodes, replicas, workers int, timeout time.Duration) error {
 		return fmt.Errorf("scale-up: %w", err)
 	}
 	wall := time.Since(start)
-	after := reconciles(env.Manager.Registry())
+	after := reconciles(reg)
 	report("scaleup", replicas, wall, before, after)
 	fmt.Printf("figure: orchestrator_scaleup_vs_target %.2f x\n", (10*time.Second).Seconds()/wall.Seconds())
 
@@ -100,7 +101,7 @@ func run(nodes, replicas, workers int, timeout time.Duration) error {
 		return fmt.Errorf("rolling update: %w", err)
 	}
 	wall = time.Since(start)
-	after = reconciles(env.Manager.Registry())
+	after = reconciles(reg)
 	report("rollout", replicas, wall, before, after)
 	return nil
 }
@@ -122,22 +123,11 @@ func report(phase string, replicas int, wall time.Duration, before, after map[st
 }
 
 // reconciles sums coxswain_controller_reconcile_total per controller.
-func reconciles(reg *prometheus.Registry) map[string]float64 {
+func reconciles(reg *metrics.Registry) map[string]float64 {
 	out := map[string]float64{}
-	mfs, err := reg.Gather()
-	if err != nil {
-		return out
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "coxswain_controller_reconcile_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "controller" {
-					out[l.GetValue()] += m.GetCounter().GetValue()
-				}
-			}
+	for _, s := range reg.Gather() {
+		if s.Name == metrics.ReconcileTotal {
+			out[s.Labels["controller"]] += s.Value
 		}
 	}
 	return out

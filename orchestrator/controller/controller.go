@@ -8,8 +8,6 @@ import (
 	"runtime/debug"
 	"sync"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/orchestrator/clock"
 	"github.com/coxswain-io/coxswain/orchestrator/handler"
@@ -38,8 +36,9 @@ type Options struct {
 	// Logger is the base logger; default slog.Default(). Every line the
 	// controller logs carries controller=Name, and per request key=ns/name.
 	Logger *slog.Logger
-	// Metrics receives reconcile and queue metrics; default a private set.
-	Metrics *metrics.Metrics
+	// Metrics receives reconcile and queue metrics (the manager's, when
+	// built with package builder); default metrics.Discard.
+	Metrics metrics.Provider
 	// SkipLeaderElection lets the controller run on every replica, not only
 	// on the elected leader.
 	SkipLeaderElection bool
@@ -58,29 +57,6 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// instruments are one controller's metric children, looked up once.
-type instruments struct {
-	active                                  prometheus.Gauge
-	latency                                 prometheus.Observer
-	errors, retries                         prometheus.Counter
-	success, requeue, requeueAfter, failure prometheus.Counter
-	terminal                                prometheus.Counter
-}
-
-func newInstruments(m *metrics.Metrics, name string) instruments {
-	return instruments{
-		active:       m.ActiveWorkers.WithLabelValues(name),
-		latency:      m.ReconcileTime.WithLabelValues(name),
-		errors:       m.ReconcileErrors.WithLabelValues(name),
-		retries:      m.Retries.WithLabelValues(name),
-		success:      m.ReconcileTotal.WithLabelValues(name, metrics.ResultSuccess),
-		requeue:      m.ReconcileTotal.WithLabelValues(name, metrics.ResultRequeue),
-		requeueAfter: m.ReconcileTotal.WithLabelValues(name, metrics.ResultRequeueAfter),
-		failure:      m.ReconcileTotal.WithLabelValues(name, metrics.ResultError),
-		terminal:     m.ReconcileTotal.WithLabelValues(name, metrics.ResultTerminal),
-	}
-}
-
 type source struct {
 	inf   *informer.Informer
 	mapFn handler.MapFunc
@@ -94,7 +70,7 @@ type source struct {
 type Controller struct {
 	opts Options
 	log  *slog.Logger
-	ins  instruments
+	ins  metrics.Instruments
 
 	mu      sync.Mutex
 	sources []source
@@ -120,16 +96,12 @@ func New(opts Options) (*Controller, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.Metrics == nil {
-		m, err := metrics.New(prometheus.NewRegistry())
-		if err != nil {
-			return nil, fmt.Errorf("controller %s: %w", opts.Name, err)
-		}
-		opts.Metrics = m
+		opts.Metrics = metrics.Discard{}
 	}
 	return &Controller{
 		opts: opts,
 		log:  opts.Logger.With("controller", opts.Name),
-		ins:  newInstruments(opts.Metrics, opts.Name),
+		ins:  opts.Metrics.Instruments(opts.Name).WithDefaults(),
 	}, nil
 }
 
@@ -270,40 +242,40 @@ func (c *Controller) processNext(ctx context.Context, q *workqueue.Queue[reconci
 	m := &c.ins
 	log := c.log.With("key", req.String())
 
-	m.active.Inc()
+	m.ActiveWorkers.Inc()
 	start := c.opts.Clock.Now()
 	res, err := c.reconcile(reconcile.WithLogger(ctx, log), req)
-	m.latency.Observe(c.opts.Clock.Since(start).Seconds())
-	m.active.Dec()
+	m.ReconcileTime.Observe(c.opts.Clock.Since(start).Seconds())
+	m.ActiveWorkers.Dec()
 
 	switch {
 	case err != nil && reconcile.IsTerminal(err):
 		q.Forget(req)
-		m.errors.Inc()
-		m.terminal.Inc()
+		m.ReconcileErrors.Inc()
+		m.Terminal.Inc()
 		log.Error("reconcile failed; not retrying", "err", err)
 	case err != nil:
 		if ctx.Err() != nil {
 			return true // cancelled by stop, not a failure worth retrying
 		}
 		q.AddRateLimited(req)
-		m.errors.Inc()
-		m.retries.Inc()
-		m.failure.Inc()
+		m.ReconcileErrors.Inc()
+		m.Retries.Inc()
+		m.Error.Inc()
 		log.Error("reconcile failed; retrying with backoff", "err", err, "retries", q.NumRequeues(req))
 	case res.RequeueAfter > 0:
 		q.Forget(req)
 		q.AddAfter(req, res.RequeueAfter)
-		m.requeueAfter.Inc()
+		m.RequeueAfter.Inc()
 		log.Debug("reconciled; requeue after delay", "after", res.RequeueAfter)
 	case res.Requeue:
 		q.AddRateLimited(req)
-		m.retries.Inc()
-		m.requeue.Inc()
+		m.Retries.Inc()
+		m.Requeue.Inc()
 		log.Debug("reconciled; requeue with backoff")
 	default:
 		q.Forget(req)
-		m.success.Inc()
+		m.Success.Inc()
 		log.Debug("reconciled")
 	}
 	return true

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/coxswain-io/coxswain/orchestrator/metrics"
 	"github.com/coxswain-io/coxswain/orchestrator/reconcile"
 	"github.com/coxswain-io/coxswain/orchestrator/workqueue"
@@ -61,14 +59,10 @@ func (s *syncBuffer) lines() []map[string]any {
 
 // start runs a controller with no watches (requests come from Enqueue) and
 // stops it at cleanup.
-func start(t *testing.T, opts Options) (*Controller, *prometheus.Registry) {
+func start(t *testing.T, opts Options) (*Controller, *metrics.Registry) {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	m, err := metrics.New(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Metrics = m
+	reg := metrics.NewRegistry()
+	opts.Metrics = reg
 	if opts.RateLimiter == nil {
 		opts.RateLimiter = workqueue.NewExponential[reconcile.Request](time.Millisecond, 10*time.Millisecond)
 	}
@@ -89,34 +83,21 @@ func start(t *testing.T, opts Options) (*Controller, *prometheus.Registry) {
 	return c, reg
 }
 
-func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+// counter returns the value of the series name with labels (a subset of
+// its labels), 0 if there is none.
+func counter(t *testing.T, reg *metrics.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
+next:
+	for _, s := range reg.Gather() {
+		if s.Name != name {
 			continue
 		}
-	next:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue next
-				}
-			}
-			if m.Counter != nil {
-				return m.GetCounter().GetValue()
-			}
-			if m.Histogram != nil {
-				return float64(m.GetHistogram().GetSampleCount())
+		for k, v := range labels {
+			if s.Labels[k] != v {
+				continue next
 			}
 		}
+		return s.Value
 	}
 	return 0
 }
@@ -195,7 +176,7 @@ func TestResults(t *testing.T) {
 					t.Fatalf("errors_total = %v, want 1", got)
 				}
 			}
-			if got := counter(t, reg, "coxswain_controller_reconcile_time_seconds", map[string]string{"controller": "test"}); got < float64(tt.wantCalls) {
+			if got := counter(t, reg, "coxswain_controller_reconcile_time_seconds_count", map[string]string{"controller": "test"}); got < float64(tt.wantCalls) {
 				t.Fatalf("latency samples = %v, want >= %d", got, tt.wantCalls)
 			}
 		})
@@ -355,4 +336,58 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(done.Load()-start)/b.Elapsed().Seconds(), "reconciles/s")
+}
+
+// partialProvider hands out only a success counter, as a third-party
+// Provider that predates newer instruments might.
+type partialProvider struct {
+	successes atomic.Int32
+	queues    atomic.Int32
+}
+
+func (p *partialProvider) Inc() { p.successes.Add(1) }
+
+func (p *partialProvider) Instruments(string) metrics.Instruments {
+	return metrics.Instruments{Success: p}
+}
+
+func (p *partialProvider) RegisterQueue(string, func() int) func() {
+	p.queues.Add(1)
+	return func() { p.queues.Add(-1) }
+}
+
+// TestPartialInstruments runs a controller on a Provider that leaves
+// instruments nil: the controller must treat them as discarding, not panic.
+func TestPartialInstruments(t *testing.T) {
+	var calls atomic.Int32
+	r := reconcile.Func(func(_ context.Context, req reconcile.Request) (reconcile.Result, error) {
+		if req.Name != "obj" {
+			return reconcile.Result{}, nil
+		}
+		if calls.Add(1) == 1 {
+			return reconcile.Result{}, errors.New("retry me") // uses the nil error and retry counters
+		}
+		return reconcile.Result{}, nil
+	})
+	p := &partialProvider{}
+	c, err := New(Options{Name: "partial", Reconciler: r, Metrics: p, Logger: slog.New(slog.DiscardHandler),
+		RateLimiter: workqueue.NewExponential[reconcile.Request](time.Millisecond, 10*time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Start(ctx) }()
+	eventually(t, "controller to run", func() bool { return c.Enqueue(reconcile.Request{Name: "obj"}) })
+	eventually(t, "a retried success", func() bool { return calls.Load() >= 2 && p.successes.Load() >= 1 })
+	if p.queues.Load() != 1 {
+		t.Errorf("queue registrations while running = %d, want 1", p.queues.Load())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if p.queues.Load() != 0 {
+		t.Errorf("queue still registered after Start returned")
+	}
 }

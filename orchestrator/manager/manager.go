@@ -11,10 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/orchestrator/events"
 	"github.com/coxswain-io/coxswain/orchestrator/leaderelection"
@@ -32,8 +28,8 @@ type Options struct {
 	Store store.Store
 	// Logger is the base logger; default slog.Default().
 	Logger *slog.Logger
-	// Addr, if set, is the address /healthz, /readyz and /metrics are served
-	// on (e.g. "127.0.0.1:8080"; port 0 picks one, see Manager.Addr).
+	// Addr, if set, is the address /healthz, /readyz and /metrics (see
+	// Metrics) are served on (e.g. "127.0.0.1:8080"; port 0 picks one, see Manager.Addr).
 	Addr string
 	// Listener, if set, is used instead of listening on Addr.
 	Listener net.Listener
@@ -41,9 +37,14 @@ type Options struct {
 	// this manager holds the lease. Its Store defaults to Options.Store.
 	// Without it the manager is always the leader.
 	LeaderElection *leaderelection.Config
-	// Registry receives the framework's metrics and is served at /metrics;
-	// default a new registry with the Go and process collectors.
-	Registry *prometheus.Registry
+	// Metrics receives the framework's metrics (package metrics) from
+	// every controller built on this manager. If it is also an
+	// http.Handler, as metrics.Registry and prommetrics.Exporter are, it is
+	// served at /metrics. Default: a *metrics.Registry with the Go runtime
+	// and process metrics (metrics.WithRuntimeMetrics), which links no
+	// metrics client; pass a prommetrics.Exporter to serve the framework's
+	// metrics from a Prometheus registry along with the program's own.
+	Metrics metrics.Provider
 	// InformerResync, if positive, is the resync period of shared informers.
 	InformerResync time.Duration
 }
@@ -56,8 +57,7 @@ type Check func(r *http.Request) error
 type Manager struct {
 	opts    Options
 	log     *slog.Logger
-	reg     *prometheus.Registry
-	metrics *metrics.Metrics
+	metrics metrics.Provider
 	elector *leaderelection.Elector
 	elected chan struct{}
 
@@ -86,20 +86,13 @@ func New(opts Options) (*Manager, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	reg := opts.Registry
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	}
-	m, err := metrics.New(reg)
-	if err != nil {
-		return nil, fmt.Errorf("manager: register metrics: %w", err)
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.NewRegistry(metrics.WithRuntimeMetrics())
 	}
 	mgr := &Manager{
 		opts:      opts,
 		log:       opts.Logger,
-		reg:       reg,
-		metrics:   m,
+		metrics:   opts.Metrics,
 		elected:   make(chan struct{}),
 		informers: map[string]*informer.Informer{},
 		healthz:   map[string]Check{},
@@ -114,6 +107,7 @@ func New(opts Options) (*Manager, error) {
 		if cfg.Logger == nil {
 			cfg.Logger = opts.Logger
 		}
+		var err error
 		if mgr.elector, err = leaderelection.New(cfg); err != nil {
 			return nil, fmt.Errorf("manager: %w", err)
 		}
@@ -128,11 +122,9 @@ func (m *Manager) Store() store.Store { return m.opts.Store }
 // Logger returns the manager's base logger.
 func (m *Manager) Logger() *slog.Logger { return m.log }
 
-// Metrics returns the framework collectors controllers report into.
-func (m *Manager) Metrics() *metrics.Metrics { return m.metrics }
-
-// Registry returns the Prometheus registry served at /metrics.
-func (m *Manager) Registry() *prometheus.Registry { return m.reg }
+// Metrics returns the Provider controllers report into (Options.Metrics
+// or the default *metrics.Registry).
+func (m *Manager) Metrics() metrics.Provider { return m.metrics }
 
 // Recorder returns an event recorder that reports as component.
 func (m *Manager) Recorder(component string) *events.Recorder {
@@ -362,7 +354,9 @@ func (m *Manager) serve() (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", m.checkHandler(m.healthz, false))
 	mux.Handle("/readyz", m.checkHandler(m.readyz, true))
-	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
+	if h, ok := m.metrics.(http.Handler); ok {
+		mux.Handle("/metrics", h)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	m.mu.Lock()
 	m.addr = ln.Addr()

@@ -18,6 +18,7 @@ import (
 	"github.com/coxswain-io/coxswain/orchestrator/builder"
 	"github.com/coxswain-io/coxswain/orchestrator/leaderelection"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
+	"github.com/coxswain-io/coxswain/orchestrator/metrics"
 	"github.com/coxswain-io/coxswain/orchestrator/reconcile"
 	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/store/memstore"
@@ -159,8 +160,53 @@ func TestHealthReadyMetrics(t *testing.T) {
 		_, body := get(t, base+"/metrics")
 		return strings.Contains(body, `coxswain_controller_reconcile_total{controller="pod",result="success"}`) &&
 			strings.Contains(body, `coxswain_workqueue_depth{controller="pod"}`) &&
-			strings.Contains(body, `coxswain_controller_reconcile_time_seconds_bucket{controller="pod"`)
+			strings.Contains(body, `coxswain_controller_reconcile_time_seconds_bucket{controller="pod"`) &&
+			strings.Contains(body, "\ngo_goroutines ") // the default registry has the runtime metrics
 	})
+}
+
+// TestMetricsOption passes a Provider of the program's own: controllers
+// report into it, and /metrics is served only when it is an http.Handler.
+func TestMetricsOption(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		metrics metrics.Provider
+		serves  bool
+	}{
+		{"handler", metrics.NewRegistry(), true},
+		{"not a handler", metrics.Discard{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			mgr, err := manager.New(manager.Options{Store: memstore.New(), Logger: quiet, Listener: ln, Metrics: tc.metrics})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mgr.Metrics() != tc.metrics {
+				t.Fatalf("Metrics() = %v, want the option", mgr.Metrics())
+			}
+			if err := builder.ControllerManagedBy(mgr).For(api.KindPod).Complete(reconcile.Func(func(context.Context, reconcile.Request) (reconcile.Result, error) {
+				return reconcile.Result{}, nil
+			})); err != nil {
+				t.Fatal(err)
+			}
+			start(t, mgr)
+			base := "http://" + ln.Addr().String()
+			eventually(t, "server", func() bool { code, _ := get(t, base+"/healthz"); return code == http.StatusOK })
+			code, body := get(t, base+"/metrics")
+			switch {
+			case tc.serves && (code != http.StatusOK || !strings.Contains(body, `coxswain_controller_reconcile_total{controller="pod",result="success"} 0`)):
+				t.Errorf("/metrics = %d %q", code, body)
+			case tc.serves && strings.Contains(body, "go_goroutines"):
+				t.Errorf("/metrics has runtime metrics the registry was not built with")
+			case !tc.serves && code != http.StatusNotFound:
+				t.Errorf("/metrics of a Provider that is no handler = %d, want 404", code)
+			}
+		})
+	}
 }
 
 func TestRunnableErrorStopsManager(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/coxswain-io/coxswain/orchestrator/controllers/wiring"
 	"github.com/coxswain-io/coxswain/orchestrator/handler"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
+	"github.com/coxswain-io/coxswain/orchestrator/metrics"
 	"github.com/coxswain-io/coxswain/scheduler"
 	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/store/informer"
@@ -66,6 +67,10 @@ type Options struct {
 	Store store.Store
 	// Logger receives every component's logs (default: discarded).
 	Logger *slog.Logger
+	// Metrics receives the controllers' metrics (default: the manager's
+	// default, a *metrics.Registry); pass a metrics.NewRegistry() to read
+	// them in a test with Gather.
+	Metrics metrics.Provider
 }
 
 // Names of the built-in controllers, for Options.Controllers.
@@ -154,7 +159,7 @@ func New(ctx context.Context, opts Options) (*Env, error) {
 		s = memstore.New()
 	}
 	s = kindFilter{Store: s}
-	mgr, err := manager.New(manager.Options{Store: s, Logger: opts.Logger})
+	mgr, err := manager.New(manager.Options{Store: s, Logger: opts.Logger, Metrics: opts.Metrics})
 	if err != nil {
 		return nil, fmt.Errorf("testenv: %w", err)
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/network/cni"
 	"github.com/coxswain-io/coxswain/network/dns"
@@ -46,12 +48,16 @@ func runNodeMode(ctx context.Context, cfg *settings, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("api client: %w", err)
 	}
-	mgr, err := manager.New(manager.Options{Store: client, Logger: log, Addr: cfg.HealthAddr})
+	prom, err := newMetrics()
+	if err != nil {
+		return err
+	}
+	mgr, err := manager.New(manager.Options{Store: client, Logger: log, Addr: cfg.HealthAddr, Metrics: prom})
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}
 	if err := mgr.Add(manager.Everywhere(manager.RunnableFunc(func(ctx context.Context) error {
-		return runNode(ctx, cfg, client, cc, mgr, log)
+		return runNode(ctx, cfg, client, cc, prom.Registry(), log)
 	}))); err != nil {
 		return err
 	}
@@ -60,8 +66,9 @@ func runNodeMode(ctx context.Context, cfg *settings, log *slog.Logger) error {
 }
 
 // runNode runs the node's parts (runtime, agent, proxy, routes) over st
-// until ctx ends or one of them fails.
-func runNode(ctx context.Context, cfg *settings, st store.Store, verify remote.ClientConfig, mgr *manager.Manager, log *slog.Logger) error {
+// until ctx ends or one of them fails; the proxy registers its metrics in
+// reg.
+func runNode(ctx context.Context, cfg *settings, st store.Store, verify remote.ClientConfig, reg prometheus.Registerer, log *slog.Logger) error {
 	root := cfg.nodeRootDir()
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return fmt.Errorf("node root: %w", err)
@@ -124,7 +131,7 @@ func runNode(ctx context.Context, cfg *settings, st store.Store, verify remote.C
 		"agent":   ag.Start,
 	}
 	if cfg.Proxy {
-		pm, err := proxy.NewMetrics(mgr.Registry())
+		pm, err := proxy.NewMetrics(reg)
 		if err != nil {
 			return fmt.Errorf("proxy metrics: %w", err)
 		}

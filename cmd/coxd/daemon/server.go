@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/network/alloc"
 	"github.com/coxswain-io/coxswain/orchestrator/admission"
@@ -103,10 +105,15 @@ func runServer(ctx context.Context, cfg *settings, log *slog.Logger) error {
 		return err
 	}
 
+	prom, err := newMetrics()
+	if err != nil {
+		return err
+	}
 	mgr, err := manager.New(manager.Options{
-		Store:  chain,
-		Logger: log,
-		Addr:   cfg.HealthAddr,
+		Store:   chain,
+		Logger:  log,
+		Addr:    cfg.HealthAddr,
+		Metrics: prom,
 		LeaderElection: &leaderelection.Config{
 			Namespace:       SystemNamespace,
 			Name:            LeaderLeaseName,
@@ -122,7 +129,7 @@ func runServer(ctx context.Context, cfg *settings, log *slog.Logger) error {
 		return fmt.Errorf("manager: %w", err)
 	}
 
-	api, err := newAPIServer(ctx, cfg, rs, chain, mgr, log)
+	api, err := newAPIServer(ctx, cfg, rs, chain, prom.Registry(), log)
 	if err != nil {
 		return err
 	}
@@ -143,7 +150,7 @@ func runServer(ctx context.Context, cfg *settings, log *slog.Logger) error {
 			if err != nil {
 				return err
 			}
-			return runNode(ctx, cfg, chain, verify, mgr, log)
+			return runNode(ctx, cfg, chain, verify, prom.Registry(), log)
 		}))); err != nil {
 			return err
 		}
@@ -153,13 +160,13 @@ func runServer(ctx context.Context, cfg *settings, log *slog.Logger) error {
 }
 
 // newAPIServer builds the remote API over the admission chain.
-func newAPIServer(ctx context.Context, cfg *settings, rs *raftstore.Store, chain store.Store, mgr *manager.Manager, log *slog.Logger) (*remote.Server, error) {
+func newAPIServer(ctx context.Context, cfg *settings, rs *raftstore.Store, chain store.Store, reg prometheus.Registerer, log *slog.Logger) (*remote.Server, error) {
 	sc := remote.ServerConfig{
 		Store:   chain,
 		Address: cfg.APIAddr,
 		Version: version,
 		Logger:  log.With("component", "api"),
-		Metrics: mgr.Registry(),
+		Metrics: reg,
 	}
 	if cfg.TLSCert != "" {
 		t, err := remote.ServerTLS(cfg.TLSCert, cfg.TLSKey, cfg.ClientCA)
