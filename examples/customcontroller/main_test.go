@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -38,7 +39,8 @@ func TestRunAgainstRemoteAPI(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	go func() { done <- run(ctx, []string{hs.URL}, "", "test", "127.0.0.1:0", true, log) }()
+	health := freeAddr(t)
+	go func() { done <- run(ctx, []string{hs.URL}, "", "test", health, true, log) }()
 
 	if _, err := store.For[*website.Website](env.Store).Create(ctx, &website.Website{
 		Metadata: &api.ObjectMeta{Name: "remote", Namespace: "default"},
@@ -50,6 +52,24 @@ func TestRunAgainstRemoteAPI(t *testing.T) {
 		return w.GetStatus().GetReadyReplicas() == 2 && w.GetStatus().GetClusterIp() != ""
 	}); err != nil {
 		t.Fatalf("the remote controller never made the site ready: %v", err)
+	}
+	// -health-addr serves /healthz, /readyz and /metrics (the framework's
+	// metrics with the Go runtime's, from metrics.Registry).
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := get(t, "http://"+health+path); code != http.StatusOK {
+			t.Errorf("%s = %d %q", path, code, body)
+		}
+	}
+	code, body := get(t, "http://"+health+"/metrics")
+	for _, want := range []string{
+		`coxswain_controller_reconcile_total{controller="website",result="success"} `,
+		`coxswain_controller_reconcile_time_seconds_count{controller="website"} `,
+		`coxswain_workqueue_depth{controller="website"} `,
+		"\ngo_goroutines ",
+	} {
+		if code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("/metrics = %d, lacks %q:\n%s", code, want, body)
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -116,6 +136,32 @@ func TestRunAgainstCoxd(t *testing.T) {
 		t.Errorf("coxd exit %d\n%s", code, logs.String())
 	}
 	<-ctl
+}
+
+// freeAddr returns a local address nothing listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// get returns the status and body of a GET of url.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }
 
 // lockedWriter serializes writes to w.
