@@ -16,6 +16,15 @@ echo "figure: customcontroller_binary_size $(mb "$out/cc") MB"
 echo "figure: customcontroller_binary_size_stripped $(mb "$out/cc-stripped") MB"
 echo "figure: coxctl_binary_size $(mb "$out/coxctl") MB"
 echo "figure: coxd_binary_size $(mb "$out/coxd") MB"
+# Whether the linker could drop unused methods: one reachable reflective
+# method call (reflect's Method, or MethodByName with a non-constant name)
+# makes it keep every exported method of every reachable type.
+n=$(go build -ldflags=-dumpdep -o "$out/cc-dumpdep" ./examples/customcontroller 2>&1 | grep -c '<ReflectMethod>' || true)
+if [ "$n" = 0 ]; then
+	echo "# customcontroller: method dead-code elimination on"
+else
+	echo "# customcontroller: method dead-code elimination OFF ($n <ReflectMethod> symbols; go build -ldflags=-dumpdep shows why)"
+fi
 # Where the controller's code comes from: symbol bytes per package (not
 # figures; runtime and type data left out), to see what to cut next.
 echo "# customcontroller: largest packages by symbol size (bytes)"
