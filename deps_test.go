@@ -52,7 +52,7 @@ func TestCoreDependencies(t *testing.T) {
 // framework (orchestrator/...) links the Prometheus client, except
 // orchestrator/metrics/prommetrics, whose purpose it is: a controller
 // binary serves its metrics through metrics.Registry, and only a program
-// that wants a Prometheus registry pays for one (~1.5 MB).
+// that wants a Prometheus registry pays for one (~1.3 MB).
 func TestFrameworkWithoutPrometheus(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go command not on PATH; this test inspects the module with go list")
