@@ -21,9 +21,12 @@ import (
 	"strings"
 	"syscall"
 
+	vm "github.com/VictoriaMetrics/metrics"
+
 	"github.com/coxswain-io/coxswain/examples/customcontroller/website"
 	"github.com/coxswain-io/coxswain/orchestrator/leaderelection"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
+	"github.com/coxswain-io/coxswain/orchestrator/metrics/vmmetrics"
 	"github.com/coxswain-io/coxswain/store/remote/client"
 )
 
@@ -35,6 +38,10 @@ func main() {
 	noLE := flag.Bool("no-leader-election", false, "run without electing a leader (one replica only)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// Write # HELP and # TYPE lines in /metrics, so that Prometheus stores
+	// the metrics' types (a process-wide switch of the library vmmetrics
+	// uses; its HELP lines carry no text).
+	vm.ExposeMetadata(true)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, strings.Split(*servers, ","), *token, *id, *health, !*noLE, log); err != nil {
@@ -48,7 +55,15 @@ func run(ctx context.Context, servers []string, token, id, health string, elect 
 	if err != nil {
 		return err
 	}
-	opts := manager.Options{Store: cl, Logger: log, Addr: health}
+	opts := manager.Options{
+		Store:  cl,
+		Logger: log,
+		Addr:   health,
+		// /metrics on Addr: the framework's metrics, the Go runtime's and
+		// the process's, from VictoriaMetrics/metrics (the manager's
+		// default discards them and serves no /metrics).
+		Metrics: vmmetrics.New(vmmetrics.WithProcessMetrics()),
+	}
 	if elect {
 		if id == "" {
 			id, _ = os.Hostname()

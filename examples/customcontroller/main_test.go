@@ -54,7 +54,7 @@ func TestRunAgainstRemoteAPI(t *testing.T) {
 		t.Fatalf("the remote controller never made the site ready: %v", err)
 	}
 	// -health-addr serves /healthz, /readyz and /metrics (the framework's
-	// metrics with the Go runtime's, from metrics.Registry).
+	// metrics with the Go runtime's and the process's, from vmmetrics).
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if code, body := get(t, "http://"+health+path); code != http.StatusOK {
 			t.Errorf("%s = %d %q", path, code, body)
@@ -66,6 +66,7 @@ func TestRunAgainstRemoteAPI(t *testing.T) {
 		`coxswain_controller_reconcile_time_seconds_count{controller="website"} `,
 		`coxswain_workqueue_depth{controller="website"} `,
 		"\ngo_goroutines ",
+		"\nprocess_resident_memory_bytes ",
 	} {
 		if code != http.StatusOK || !strings.Contains(body, want) {
 			t.Errorf("/metrics = %d, lacks %q:\n%s", code, want, body)
