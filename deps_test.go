@@ -48,56 +48,66 @@ func TestCoreDependencies(t *testing.T) {
 	}
 }
 
-// TestFrameworkWithoutPrometheus checks that no package of the reconcile
-// framework (orchestrator/...) links the Prometheus client, except
-// orchestrator/metrics/prommetrics, whose purpose it is: a controller
-// binary serves its metrics through metrics.Registry, and only a program
-// that wants a Prometheus registry pays for one (~1.3 MB).
-func TestFrameworkWithoutPrometheus(t *testing.T) {
+// TestFrameworkLinksNoMetricsLibrary checks that no package of the
+// reconcile framework (orchestrator/...) links a metrics library, except
+// the adapter package whose purpose it is: client_golang only in
+// orchestrator/metrics/prommetrics, VictoriaMetrics/metrics only in
+// orchestrator/metrics/vmmetrics. Controllers report through
+// orchestrator/metrics, the manager's default discards, and a program pays
+// only for the library it picks (~0.6 MB or ~1.3 MB).
+func TestFrameworkLinksNoMetricsLibrary(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go command not on PATH; this test inspects the module with go list")
 	}
-	const bridge = "github.com/coxswain-io/coxswain/orchestrator/metrics/prommetrics"
+	const framework = "github.com/coxswain-io/coxswain/orchestrator"
+	libraries := map[string]string{ // module path prefix: its one adapter
+		"github.com/prometheus/":      framework + "/metrics/prommetrics",
+		"github.com/VictoriaMetrics/": framework + "/metrics/vmmetrics",
+	}
 	out, err := exec.Command("go", "list", "-e", "-deps", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`,
-		"github.com/coxswain-io/coxswain/orchestrator/...").CombinedOutput()
+		framework+"/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
 	}
-	// Each line is a package and its imports: find every framework package
-	// that imports Prometheus or a package that does.
+	// Each line is a package and its imports.
 	imports := map[string][]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
 		imports[f[0]] = f[1:]
 	}
-	links := map[string]bool{}
-	var linksProm func(pkg string, seen map[string]bool) bool
-	linksProm = func(pkg string, seen map[string]bool) bool {
-		if v, ok := links[pkg]; ok {
-			return v
+	for lib, adapter := range libraries {
+		if _, ok := imports[adapter]; !ok {
+			t.Errorf("%s is not in the module; fix this test", adapter)
 		}
-		if strings.HasPrefix(pkg, "github.com/prometheus/") {
-			return true
-		}
-		if seen[pkg] {
-			return false
-		}
-		seen[pkg] = true
-		for _, imp := range imports[pkg] {
-			if linksProm(imp, seen) {
-				links[pkg] = true
+		links := map[string]bool{} // memo: does the package link lib?
+		var linksLib func(pkg string, seen map[string]bool) bool
+		linksLib = func(pkg string, seen map[string]bool) bool {
+			if v, ok := links[pkg]; ok {
+				return v
+			}
+			if strings.HasPrefix(pkg, lib) {
 				return true
 			}
+			if seen[pkg] {
+				return false
+			}
+			seen[pkg] = true
+			for _, imp := range imports[pkg] {
+				if linksLib(imp, seen) {
+					links[pkg] = true
+					return true
+				}
+			}
+			links[pkg] = false
+			return false
 		}
-		links[pkg] = false
-		return false
-	}
-	for pkg := range imports {
-		if !strings.HasPrefix(pkg, "github.com/coxswain-io/coxswain/orchestrator") || pkg == bridge {
-			continue
-		}
-		if linksProm(pkg, map[string]bool{}) {
-			t.Errorf("%s links the Prometheus client; report through orchestrator/metrics and leave Prometheus to %s", pkg, bridge)
+		for pkg := range imports {
+			if !strings.HasPrefix(pkg, framework) || pkg == adapter {
+				continue
+			}
+			if linksLib(pkg, map[string]bool{}) {
+				t.Errorf("%s links %s; report through orchestrator/metrics and leave the library to %s", pkg, lib, adapter)
+			}
 		}
 	}
 }

@@ -20,10 +20,9 @@
 //     leader election, /healthz, /readyz and /metrics.
 //   - leaderelection: a Lease held through compare-and-swap writes.
 //   - events: a recorder of deduplicated, counted Event objects.
-//   - metrics: the Provider interface controllers report through, and
-//     Registry, the dependency-free default that serves the Prometheus
-//     text format; metrics/prommetrics puts the same metrics in a
-//     Prometheus client_golang registry.
+//   - metrics: the Provider interface controllers report through (default
+//     Discard); metrics/vmmetrics (VictoriaMetrics/metrics, lean) and
+//     metrics/prommetrics (Prometheus client_golang) serve them at /metrics.
 //   - clock: real and fake time for queues and leases.
 //
 // The flow of one controller:

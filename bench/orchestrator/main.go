@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coxswain-io/coxswain/api"
@@ -49,7 +50,7 @@ func run(nodes, replicas, workers int, timeout time.Duration) error {
 	defer cancel()
 
 	t0 := time.Now()
-	reg := metrics.NewRegistry()
+	reg := &reconcileCounter{counts: map[string]*counter{}}
 	env, err := testenv.New(ctx, testenv.Options{Nodes: nodes, Workers: workers, Metrics: reg})
 	if err != nil {
 		return err
@@ -122,13 +123,43 @@ func report(phase string, replicas int, wall time.Duration, before, after map[st
 	fmt.Printf("figure: orchestrator_%s_all_reconciles_per_s %.0f reconciles/s\n", phase, all/wall.Seconds())
 }
 
-// reconciles sums coxswain_controller_reconcile_total per controller.
-func reconciles(reg *metrics.Registry) map[string]float64 {
+// reconcileCounter is a metrics.Provider that counts each controller's
+// reconciles (coxswain_controller_reconcile_total over every result) and
+// discards the rest.
+type reconcileCounter struct {
+	mu     sync.Mutex
+	counts map[string]*counter
+}
+
+// counter is a metrics.Counter.
+type counter struct{ atomic.Int64 }
+
+func (c *counter) Inc() { c.Add(1) }
+
+func (r *reconcileCounter) Instruments(controller string) metrics.Instruments {
+	r.mu.Lock()
+	c := r.counts[controller]
+	if c == nil {
+		c = &counter{}
+		r.counts[controller] = c
+	}
+	r.mu.Unlock()
+	ins := metrics.Discard{}.Instruments(controller)
+	ins.Success, ins.Requeue, ins.RequeueAfter, ins.Error, ins.Terminal = c, c, c, c, c
+	return ins
+}
+
+func (r *reconcileCounter) RegisterQueue(controller string, depth func() int) func() {
+	return metrics.Discard{}.RegisterQueue(controller, depth)
+}
+
+// reconciles returns the reconciles so far per controller.
+func reconciles(r *reconcileCounter) map[string]float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	out := map[string]float64{}
-	for _, s := range reg.Gather() {
-		if s.Name == metrics.ReconcileTotal {
-			out[s.Labels["controller"]] += s.Value
-		}
+	for name, c := range r.counts {
+		out[name] = float64(c.Load())
 	}
 	return out
 }

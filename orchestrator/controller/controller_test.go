@@ -57,11 +57,99 @@ func (s *syncBuffer) lines() []map[string]any {
 	return out
 }
 
+// memMetrics is an in-memory metrics.Provider: each series is a number
+// under its name and labels, the histogram keeps its _count and _sum, and
+// it knows which controllers have a queue depth registered.
+type memMetrics struct {
+	mu     sync.Mutex
+	series map[string]float64
+	queues map[string]*func() int
+}
+
+func newMemMetrics() *memMetrics {
+	return &memMetrics{series: map[string]float64{}, queues: map[string]*func() int{}}
+}
+
+// key names one series: the metric and its controller and result labels.
+func key(name, controller, result string) string {
+	return name + "{controller=" + controller + ",result=" + result + "}"
+}
+
+func (m *memMetrics) add(k string, d float64) {
+	m.mu.Lock()
+	m.series[k] += d
+	m.mu.Unlock()
+}
+
+// memSeries is a counter or gauge of memMetrics.
+type memSeries struct {
+	m *memMetrics
+	k string
+}
+
+func (s memSeries) Inc() { s.m.add(s.k, 1) }
+func (s memSeries) Dec() { s.m.add(s.k, -1) }
+
+// memHistogram is the reconcile-time histogram of one controller.
+type memHistogram struct {
+	m          *memMetrics
+	count, sum string
+}
+
+func (h memHistogram) Observe(v float64) {
+	h.m.add(h.count, 1)
+	h.m.add(h.sum, v)
+}
+
+func (m *memMetrics) Instruments(controller string) metrics.Instruments {
+	s := func(name, result string) memSeries { return memSeries{m, key(name, controller, result)} }
+	return metrics.Instruments{
+		ActiveWorkers:   s(metrics.ActiveWorkers, ""),
+		ReconcileTime:   memHistogram{m, key(metrics.ReconcileTime+"_count", controller, ""), key(metrics.ReconcileTime+"_sum", controller, "")},
+		ReconcileErrors: s(metrics.ReconcileErrors, ""),
+		Retries:         s(metrics.WorkqueueRetry, ""),
+		Success:         s(metrics.ReconcileTotal, metrics.ResultSuccess),
+		Requeue:         s(metrics.ReconcileTotal, metrics.ResultRequeue),
+		RequeueAfter:    s(metrics.ReconcileTotal, metrics.ResultRequeueAfter),
+		Error:           s(metrics.ReconcileTotal, metrics.ResultError),
+		Terminal:        s(metrics.ReconcileTotal, metrics.ResultTerminal),
+	}
+}
+
+func (m *memMetrics) RegisterQueue(controller string, depth func() int) func() {
+	src := &depth
+	m.mu.Lock()
+	m.queues[controller] = src
+	m.mu.Unlock()
+	return func() {
+		m.mu.Lock()
+		if m.queues[controller] == src {
+			delete(m.queues, controller)
+		}
+		m.mu.Unlock()
+	}
+}
+
+// value returns the series name{controller, result} ("" for a metric
+// without result), 0 if there is none.
+func (m *memMetrics) value(name, controller, result string) float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.series[key(name, controller, result)]
+}
+
+// hasQueue tells whether controller's queue depth is registered.
+func (m *memMetrics) hasQueue(controller string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.queues[controller] != nil
+}
+
 // start runs a controller with no watches (requests come from Enqueue) and
 // stops it at cleanup.
-func start(t *testing.T, opts Options) (*Controller, *metrics.Registry) {
+func start(t *testing.T, opts Options) (*Controller, *memMetrics) {
 	t.Helper()
-	reg := metrics.NewRegistry()
+	reg := newMemMetrics()
 	opts.Metrics = reg
 	if opts.RateLimiter == nil {
 		opts.RateLimiter = workqueue.NewExponential[reconcile.Request](time.Millisecond, 10*time.Millisecond)
@@ -78,28 +166,13 @@ func start(t *testing.T, opts Options) (*Controller, *metrics.Registry) {
 		if err := <-done; err != nil {
 			t.Errorf("Start returned %v", err)
 		}
+		if reg.hasQueue(opts.Name) {
+			t.Error("queue depth still registered after Start returned")
+		}
 	})
 	eventually(t, "controller to run", func() bool { return c.Enqueue(reconcile.Request{Name: "__probe"}) })
+	eventually(t, "queue depth registered", func() bool { return reg.hasQueue(opts.Name) })
 	return c, reg
-}
-
-// counter returns the value of the series name with labels (a subset of
-// its labels), 0 if there is none.
-func counter(t *testing.T, reg *metrics.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-next:
-	for _, s := range reg.Gather() {
-		if s.Name != name {
-			continue
-		}
-		for k, v := range labels {
-			if s.Labels[k] != v {
-				continue next
-			}
-		}
-		return s.Value
-	}
-	return 0
 }
 
 func TestOptionsValidate(t *testing.T) {
@@ -160,23 +233,23 @@ func TestResults(t *testing.T) {
 			c.Enqueue(reconcile.Request{Namespace: "ns", Name: "obj"})
 			eventually(t, "the scripted reconciles", func() bool { return int(calls.Load()) >= tt.wantCalls })
 			eventually(t, "the result metric", func() bool {
-				return counter(t, reg, "coxswain_controller_reconcile_total", map[string]string{"controller": "test", "result": tt.result}) >= 1
+				return reg.value(metrics.ReconcileTotal, "test", tt.result) >= 1
 			})
 			// A terminal error must not come back on its own: enqueue another
 			// key and wait for it, then check the count did not move.
 			if tt.result == metrics.ResultTerminal {
 				c.Enqueue(reconcile.Request{Name: "other"})
 				eventually(t, "other key", func() bool {
-					return counter(t, reg, "coxswain_controller_reconcile_total", map[string]string{"controller": "test", "result": metrics.ResultSuccess}) >= 2
+					return reg.value(metrics.ReconcileTotal, "test", metrics.ResultSuccess) >= 2
 				})
 				if got := calls.Load(); got != 1 {
 					t.Fatalf("terminal error reconciled %d times, want 1", got)
 				}
-				if got := counter(t, reg, "coxswain_controller_reconcile_errors_total", map[string]string{"controller": "test"}); got != 1 {
+				if got := reg.value(metrics.ReconcileErrors, "test", ""); got != 1 {
 					t.Fatalf("errors_total = %v, want 1", got)
 				}
 			}
-			if got := counter(t, reg, "coxswain_controller_reconcile_time_seconds_count", map[string]string{"controller": "test"}); got < float64(tt.wantCalls) {
+			if got := reg.value(metrics.ReconcileTime+"_count", "test", ""); got < float64(tt.wantCalls) {
 				t.Fatalf("latency samples = %v, want >= %d", got, tt.wantCalls)
 			}
 		})

@@ -4,12 +4,18 @@
 // runnables run on one replica at a time, serves /healthz, /readyz and
 // /metrics, and stops everything when its ctx ends or any runnable fails.
 //
-// Controllers report into Options.Metrics (a metrics.Provider). By default
-// that is a metrics.Registry with the Go runtime and process metrics, which
-// serves /metrics in the Prometheus text format without a metrics client
-// library; a program with Prometheus metrics of its own passes a
-// prommetrics.Exporter over its registry instead, so that one /metrics
-// serves everything:
+// Controllers report into Options.Metrics (a metrics.Provider). The default,
+// metrics.Discard, drops everything, so the manager links no metrics
+// library and serves no /metrics. A program that wants /metrics passes a
+// Provider that is also an http.Handler: vmmetrics.Provider, the lean one
+// (optionally with the Go runtime and process metrics),
+//
+//	p := vmmetrics.New(vmmetrics.WithProcessMetrics())
+//	mgr, err := manager.New(manager.Options{Store: st, Addr: ":8080", Metrics: p})
+//
+// or, for a program with Prometheus client_golang metrics of its own, a
+// prommetrics.Exporter over its registry, so that one /metrics serves
+// everything:
 //
 //	reg := prometheus.NewRegistry()
 //	exp, err := prommetrics.New(reg)

@@ -39,11 +39,9 @@ type Options struct {
 	LeaderElection *leaderelection.Config
 	// Metrics receives the framework's metrics (package metrics) from
 	// every controller built on this manager. If it is also an
-	// http.Handler, as metrics.Registry and prommetrics.Exporter are, it is
-	// served at /metrics. Default: a *metrics.Registry with the Go runtime
-	// and process metrics (metrics.WithRuntimeMetrics), which links no
-	// metrics client; pass a prommetrics.Exporter to serve the framework's
-	// metrics from a Prometheus registry along with the program's own.
+	// http.Handler, as vmmetrics.Provider and prommetrics.Exporter are, it
+	// is served at /metrics; otherwise /metrics is not served. Default:
+	// metrics.Discard, which drops everything.
 	Metrics metrics.Provider
 	// InformerResync, if positive, is the resync period of shared informers.
 	InformerResync time.Duration
@@ -87,7 +85,7 @@ func New(opts Options) (*Manager, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.Metrics == nil {
-		opts.Metrics = metrics.NewRegistry(metrics.WithRuntimeMetrics())
+		opts.Metrics = metrics.Discard{}
 	}
 	mgr := &Manager{
 		opts:      opts,
@@ -122,8 +120,8 @@ func (m *Manager) Store() store.Store { return m.opts.Store }
 // Logger returns the manager's base logger.
 func (m *Manager) Logger() *slog.Logger { return m.log }
 
-// Metrics returns the Provider controllers report into (Options.Metrics
-// or the default *metrics.Registry).
+// Metrics returns the Provider controllers report into (Options.Metrics,
+// or metrics.Discard).
 func (m *Manager) Metrics() metrics.Provider { return m.metrics }
 
 // Recorder returns an event recorder that reports as component.
@@ -354,7 +352,8 @@ func (m *Manager) serve() (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", m.checkHandler(m.healthz, false))
 	mux.Handle("/readyz", m.checkHandler(m.readyz, true))
-	if h, ok := m.metrics.(http.Handler); ok {
+	h, serveMetrics := m.metrics.(http.Handler)
+	if serveMetrics {
 		mux.Handle("/metrics", h)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -369,7 +368,7 @@ func (m *Manager) serve() (*http.Server, error) {
 			}
 		}
 	}()
-	m.log.Info("serving health and metrics", "addr", ln.Addr().String())
+	m.log.Info("serving health checks", "addr", ln.Addr().String(), "metrics", serveMetrics)
 	return srv, nil
 }
 

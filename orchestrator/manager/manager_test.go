@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/coxswain-io/coxswain/api"
@@ -19,6 +20,8 @@ import (
 	"github.com/coxswain-io/coxswain/orchestrator/leaderelection"
 	"github.com/coxswain-io/coxswain/orchestrator/manager"
 	"github.com/coxswain-io/coxswain/orchestrator/metrics"
+	"github.com/coxswain-io/coxswain/orchestrator/metrics/prommetrics"
+	"github.com/coxswain-io/coxswain/orchestrator/metrics/vmmetrics"
 	"github.com/coxswain-io/coxswain/orchestrator/reconcile"
 	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/store/memstore"
@@ -111,7 +114,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr, err := manager.New(manager.Options{Store: s, Logger: quiet, Listener: ln})
+	mgr, err := manager.New(manager.Options{Store: s, Logger: quiet, Listener: ln, Metrics: vmmetrics.New(vmmetrics.WithProcessMetrics())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,19 +164,26 @@ func TestHealthReadyMetrics(t *testing.T) {
 		return strings.Contains(body, `coxswain_controller_reconcile_total{controller="pod",result="success"}`) &&
 			strings.Contains(body, `coxswain_workqueue_depth{controller="pod"}`) &&
 			strings.Contains(body, `coxswain_controller_reconcile_time_seconds_bucket{controller="pod"`) &&
-			strings.Contains(body, "\ngo_goroutines ") // the default registry has the runtime metrics
+			strings.Contains(body, "\ngo_goroutines ") // WithProcessMetrics
 	})
 }
 
 // TestMetricsOption passes a Provider of the program's own: controllers
 // report into it, and /metrics is served only when it is an http.Handler.
+// Without one the manager discards the metrics and serves no /metrics.
 func TestMetricsOption(t *testing.T) {
+	exp, err := prommetrics.New(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name    string
 		metrics metrics.Provider
 		serves  bool
 	}{
-		{"handler", metrics.NewRegistry(), true},
+		{"default", nil, false},
+		{"vmmetrics", vmmetrics.New(), true},
+		{"prommetrics", exp, true},
 		{"not a handler", metrics.Discard{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,8 +195,12 @@ func TestMetricsOption(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if mgr.Metrics() != tc.metrics {
-				t.Fatalf("Metrics() = %v, want the option", mgr.Metrics())
+			want := tc.metrics
+			if want == nil {
+				want = metrics.Discard{}
+			}
+			if mgr.Metrics() != want {
+				t.Fatalf("Metrics() = %v, want %v", mgr.Metrics(), want)
 			}
 			if err := builder.ControllerManagedBy(mgr).For(api.KindPod).Complete(reconcile.Func(func(context.Context, reconcile.Request) (reconcile.Result, error) {
 				return reconcile.Result{}, nil
@@ -201,7 +215,7 @@ func TestMetricsOption(t *testing.T) {
 			case tc.serves && (code != http.StatusOK || !strings.Contains(body, `coxswain_controller_reconcile_total{controller="pod",result="success"} 0`)):
 				t.Errorf("/metrics = %d %q", code, body)
 			case tc.serves && strings.Contains(body, "go_goroutines"):
-				t.Errorf("/metrics has runtime metrics the registry was not built with")
+				t.Errorf("/metrics has runtime metrics the Provider was not built with")
 			case !tc.serves && code != http.StatusNotFound:
 				t.Errorf("/metrics of a Provider that is no handler = %d, want 404", code)
 			}

@@ -54,13 +54,15 @@ func ReconcileTimeBuckets() []float64 {
 }
 
 // Counter is a count that only goes up. Implementations are safe for
-// concurrent use and do not block. A prometheus.Counter is one.
+// concurrent use and do not block. A prometheus.Counter is one, and so is
+// a VictoriaMetrics/metrics *Counter.
 type Counter interface {
 	Inc()
 }
 
 // Gauge is a value that goes up and down. Implementations are safe for
-// concurrent use and do not block. A prometheus.Gauge is one.
+// concurrent use and do not block. A prometheus.Gauge is one, and so is a
+// VictoriaMetrics/metrics *Gauge made without a callback.
 type Gauge interface {
 	Inc()
 	Dec()
@@ -155,7 +157,4 @@ type nopObserver struct{}
 
 func (nopObserver) Observe(float64) {}
 
-var (
-	_ Provider = Discard{}
-	_ Provider = (*Registry)(nil)
-)
+var _ Provider = Discard{}

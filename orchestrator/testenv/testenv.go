@@ -68,8 +68,8 @@ type Options struct {
 	// Logger receives every component's logs (default: discarded).
 	Logger *slog.Logger
 	// Metrics receives the controllers' metrics (default: the manager's
-	// default, a *metrics.Registry); pass a metrics.NewRegistry() to read
-	// them in a test with Gather.
+	// default, metrics.Discard); pass a Provider to read them in a test,
+	// e.g. a vmmetrics.Provider and its WritePrometheus output.
 	Metrics metrics.Provider
 }
 
