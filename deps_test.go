@@ -54,7 +54,7 @@ func TestCoreDependencies(t *testing.T) {
 // orchestrator/metrics/prommetrics, VictoriaMetrics/metrics only in
 // orchestrator/metrics/vmmetrics. Controllers report through
 // orchestrator/metrics, the manager's default discards, and a program pays
-// only for the library it picks (~0.6 MB or ~1.3 MB).
+// only for the library it picks (~0.6 MB or ~1.6 MB).
 func TestFrameworkLinksNoMetricsLibrary(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go command not on PATH; this test inspects the module with go list")

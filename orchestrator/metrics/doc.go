@@ -26,7 +26,7 @@
 //   - prommetrics.Exporter (orchestrator/metrics/prommetrics) registers them
 //     as collectors in a Prometheus client_golang registry, for a program
 //     that exports Prometheus metrics of its own and wants one /metrics for
-//     all of them (coxd does; ~1.3 MB).
+//     all of them (coxd does; ~1.6 MB).
 //
 // Both serve the same names, labels and histogram buckets
 // (ReconcileTimeBuckets); a test reads both with Prometheus's parser to keep

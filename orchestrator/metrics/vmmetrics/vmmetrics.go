@@ -2,7 +2,7 @@
 // VictoriaMetrics/metrics Set and serves that Set in the Prometheus text
 // format: the lean way for a controller binary to have a /metrics (the
 // library adds ~0.6 MB to a program that already serves HTTP; client_golang,
-// through package prommetrics, ~1.3 MB).
+// through package prommetrics, ~1.6 MB).
 //
 //	p := vmmetrics.New(vmmetrics.WithProcessMetrics())
 //	mgr, err := manager.New(manager.Options{Store: st, Addr: ":8080", Metrics: p})
@@ -28,8 +28,8 @@
 //
 // The Set is the Provider's own (no global state); a program adds metrics of
 // its own to it (Set) and they are served at the same /metrics. Names
-// beginning with coxswain_ are the framework's: registering one of them in
-// the Set makes the Provider panic when it creates its own.
+// beginning with coxswain_ are the framework's: a program must not register
+// them in the Set (the library panics on a clash).
 package vmmetrics
 
 import (
