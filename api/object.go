@@ -1,9 +1,10 @@
 package api
 
 import (
-	"github.com/coxswain-io/coxswain/internal/fastclone"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/coxswain-io/coxswain/internal/fastclone"
 )
 
 // Object is any stored kind: a protobuf message with an ObjectMeta field

@@ -10,8 +10,8 @@ import (
 
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/api/fields"
-	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/internal/fastclone"
+	"github.com/coxswain-io/coxswain/store"
 )
 
 // event is one change in the watch history. Its objects are immutable.

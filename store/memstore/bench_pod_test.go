@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/coxswain-io/coxswain/api"
-	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/internal/fastclone"
+	"github.com/coxswain-io/coxswain/store"
 )
 
 // benchPod1K returns a pod of about 1 KiB encoded, the shape bench/store

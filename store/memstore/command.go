@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/coxswain-io/coxswain/api"
-	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/internal/fastclone"
+	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/store/memstore/internal/wire"
 )
 

@@ -14,8 +14,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/coxswain-io/coxswain/api"
-	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/internal/fastclone"
+	"github.com/coxswain-io/coxswain/store"
 )
 
 var errClosed = store.Errorf(store.ErrUnavailable, "memstore closed")
