@@ -13,6 +13,11 @@ type Clock interface {
 	Now() time.Time
 	// After returns a channel that receives the time once d has elapsed.
 	After(d time.Duration) <-chan time.Time
+	// At returns a channel that receives the time once the clock reads t
+	// or later (at once if it already does). Wait for a deadline with At,
+	// not with After(t.Sub(Now())): the clock may move between the two
+	// calls, and the wait would then end that much after t.
+	At(t time.Time) <-chan time.Time
 	// Since returns the time elapsed since t.
 	Since(t time.Time) time.Duration
 }
@@ -27,6 +32,9 @@ func (Real) Now() time.Time { return time.Now() }
 
 // After is time.After.
 func (Real) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// At waits on the wall clock until t.
+func (Real) At(t time.Time) <-chan time.Time { return time.After(time.Until(t)) }
 
 // Since is time.Since.
 func (Real) Since(t time.Time) time.Duration { return time.Since(t) }
@@ -64,17 +72,29 @@ func (f *Fake) Since(t time.Time) time.Duration { return f.Now().Sub(t) }
 func (f *Fake) After(d time.Duration) <-chan time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.atLocked(f.now.Add(d))
+}
+
+// At returns a channel that receives the fake time once the clock has been
+// stepped to t or later; if it reads t or later already, it fires at once.
+func (f *Fake) At(t time.Time) <-chan time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.atLocked(t)
+}
+
+func (f *Fake) atLocked(t time.Time) <-chan time.Time {
 	ch := make(chan time.Time, 1)
-	if d <= 0 {
+	if !t.After(f.now) {
 		ch <- f.now
 		return ch
 	}
-	f.waiters = append(f.waiters, fakeWaiter{at: f.now.Add(d), ch: ch})
+	f.waiters = append(f.waiters, fakeWaiter{at: t, ch: ch})
 	return ch
 }
 
-// Waiters returns how many After channels have not fired yet, so a test can
-// wait for a component to start waiting before it steps the clock.
+// Waiters returns how many After and At channels have not fired yet, so a
+// test can wait for a component to start waiting before it steps the clock.
 func (f *Fake) Waiters() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
