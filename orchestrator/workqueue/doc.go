@@ -6,7 +6,9 @@
 //     once (deduplication).
 //   - An item is never handed to two workers at once: an item added while it
 //     is being processed is handed out again only after Done.
-//   - AddAfter delays an item; AddRateLimited delays it by the rate
+//   - AddAfter delays an item; AddAt queues it at a time of the queue's
+//     clock (a deadline is kept to the letter, however the clock moved
+//     since the caller read it); AddRateLimited delays it by the rate
 //     limiter's per-item exponential backoff, which Forget resets.
 //   - ShutDown stops accepting items; Get keeps handing out what is queued
 //     and then reports the end. ShutDownWithDrain also waits until every

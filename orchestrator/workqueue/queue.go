@@ -20,8 +20,9 @@ type Config[T comparable] struct {
 // Queue is a deduplicating work queue with delayed and rate-limited adds.
 // All methods are safe for concurrent use.
 //
-// Lock order: Queue.mu only; the rate limiter has its own lock, never taken
-// while holding Queue.mu.
+// Lock order: Queue.mu, then the clock's (the queue reads the clock and
+// registers its timer under Queue.mu; a clock never calls into the queue).
+// The rate limiter has its own lock, never taken while holding Queue.mu.
 type Queue[T comparable] struct {
 	rl    RateLimiter[T]
 	clock clock.Clock
@@ -99,17 +100,31 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// AddAfter queues item once d has elapsed. If item is already waiting, the
-// earlier of the two times wins. A non-positive d is Add.
+// AddAfter queues item once d has elapsed, counted from the call. If item
+// is already waiting, the earlier of the two times wins. A non-positive d
+// is Add.
+//
+// A caller that computed d from a time it read earlier should call AddAt
+// with that deadline instead: the clock may have moved since.
 func (q *Queue[T]) AddAfter(item T, d time.Duration) {
 	if d <= 0 {
 		q.Add(item)
 		return
 	}
-	at := q.clock.Now().Add(d)
+	q.AddAt(item, q.clock.Now().Add(d))
+}
+
+// AddAt queues item once the queue's clock reads at or later; a time not
+// after the clock's is Add. If item is already waiting, the earlier of the
+// two times wins.
+func (q *Queue[T]) AddAt(item T, at time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.shutting {
+		return
+	}
+	if !at.After(q.clock.Now()) {
+		q.addLocked(item)
 		return
 	}
 	if w, ok := q.delayedBy[item]; ok {
@@ -267,7 +282,10 @@ func (q *Queue[T]) delayLoop() {
 		}
 		var timer <-chan time.Time
 		if len(q.delayed) > 0 {
-			timer = q.clock.After(q.delayed[0].at.Sub(now))
+			// A deadline, not now's distance to it: the clock may have
+			// moved since now was read, and a wait of at-now would then
+			// end late (with a fake clock, a step late).
+			timer = q.clock.At(q.delayed[0].at)
 		}
 		q.mu.Unlock()
 		select {

@@ -140,6 +140,101 @@ func TestAddAfterWithFakeClock(t *testing.T) {
 	}
 }
 
+// stepOnWait is a fake clock that steps itself by step the first time a
+// wait is registered on it: after the waiter read the time, before its wait
+// exists, as a test stepping the clock at that moment would. read is closed
+// at the first reading of the clock.
+type stepOnWait struct {
+	*clock.Fake
+	step               time.Duration
+	readOnce, waitOnce sync.Once
+	read, stepped      chan struct{}
+}
+
+func newStepOnWait(now time.Time, step time.Duration) *stepOnWait {
+	return &stepOnWait{Fake: clock.NewFake(now), step: step, read: make(chan struct{}), stepped: make(chan struct{})}
+}
+
+func (c *stepOnWait) Now() time.Time {
+	c.readOnce.Do(func() { close(c.read) })
+	return c.Fake.Now()
+}
+
+func (c *stepOnWait) beforeWait() {
+	c.waitOnce.Do(func() {
+		c.Fake.Step(c.step)
+		close(c.stepped)
+	})
+}
+
+func (c *stepOnWait) After(d time.Duration) <-chan time.Time {
+	c.beforeWait()
+	return c.Fake.After(d)
+}
+
+func (c *stepOnWait) At(t time.Time) <-chan time.Time {
+	c.beforeWait()
+	return c.Fake.At(t)
+}
+
+// A delayed item is ready when the clock reaches its time, even if the
+// clock moved while the delay loop set its timer. (The loop used to wait
+// for the item's time minus the time it had read, so a step at that moment
+// made the item late by the step, and a caller stepping no further never
+// saw it.)
+func TestDelayedItemOnTimeWhenClockMovesAsTimerIsSet(t *testing.T) {
+	start := time.Unix(1000, 0)
+	c := newStepOnWait(start, 30*time.Second)
+	q := newQueue(t, Config[string]{Clock: c})
+	// The delay loop reads the clock as it starts, under the queue's lock;
+	// the add below then wakes it once, and it sets one timer, for "k".
+	select {
+	case <-c.read:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the delay loop never started")
+	}
+	q.AddAfter("k", time.Minute)
+	select {
+	case <-c.stepped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the delay loop never waited for the item")
+	}
+	c.Step(29 * time.Second) // 1s before the item's time
+	if q.Len() != 0 {
+		t.Fatal("item ready before its time")
+	}
+	c.Step(time.Second)
+	if got := get(t, q); got != "k" {
+		t.Fatalf("Get = %q, want k", got)
+	}
+}
+
+// AddAt keeps to its deadline whatever the clock did since the caller read
+// it: a deadline already passed queues the item at once, a future one
+// fires when the clock gets there.
+func TestAddAt(t *testing.T) {
+	start := time.Unix(1000, 0)
+	fc := clock.NewFake(start)
+	q := newQueue(t, Config[string]{Clock: fc})
+	q.AddAt("past", start.Add(-time.Second))
+	q.AddAt("now", start)
+	if q.Len() != 2 || q.Delayed() != 0 {
+		t.Fatalf("Len=%d Delayed=%d, want 2 and 0 (deadlines reached are added at once)", q.Len(), q.Delayed())
+	}
+	q.Done(get(t, q))
+	q.Done(get(t, q))
+	q.AddAt("later", start.Add(time.Minute))
+	q.AddAt("later", start.Add(2*time.Minute)) // later time loses
+	fc.Step(59 * time.Second)
+	if q.Len() != 0 || q.Delayed() != 1 {
+		t.Fatalf("Len=%d Delayed=%d, want 0 and 1", q.Len(), q.Delayed())
+	}
+	fc.Step(time.Second)
+	if got := get(t, q); got != "later" {
+		t.Fatalf("Get = %q, want later", got)
+	}
+}
+
 func TestExponentialBackoff(t *testing.T) {
 	rl := NewExponential[string](10*time.Millisecond, 100*time.Millisecond)
 	tests := []time.Duration{10, 20, 40, 80, 100, 100}
