@@ -265,7 +265,12 @@ func (c *Controller) processNext(ctx context.Context, q *workqueue.Queue[reconci
 		log.Error("reconcile failed; retrying with backoff", "err", err, "retries", q.NumRequeues(req))
 	case res.RequeueAfter > 0:
 		q.Forget(req)
-		q.AddAfter(req, res.RequeueAfter)
+		// Counted from the start of the reconcile, not from now: a
+		// reconciler computes the delay from a time it read then (say, to
+		// a CronJob's next run), and however long it took since, or
+		// however far a fake clock was stepped meanwhile, the key must
+		// come back by that deadline, not that much after it.
+		q.AddAt(req, start.Add(res.RequeueAfter))
 		m.RequeueAfter.Inc()
 		log.Debug("reconciled; requeue after delay", "after", res.RequeueAfter)
 	case res.Requeue:

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coxswain-io/coxswain/orchestrator/clock"
 	"github.com/coxswain-io/coxswain/orchestrator/metrics"
 	"github.com/coxswain-io/coxswain/orchestrator/reconcile"
 	"github.com/coxswain-io/coxswain/orchestrator/workqueue"
@@ -253,6 +254,51 @@ func TestResults(t *testing.T) {
 				t.Fatalf("latency samples = %v, want >= %d", got, tt.wantCalls)
 			}
 		})
+	}
+}
+
+// A requeue delay counts from the start of the reconcile: a reconciler that
+// asks to come back at a deadline it computed from the clock comes back at
+// that deadline, even if the clock moved on while it worked. (The delay
+// used to count from when the reconcile returned, so the key came back as
+// late as the reconcile had been long: a CronJob's run, missed.)
+func TestRequeueAfterCountsFromReconcileStart(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1000, 0))
+	deadline := fc.Now().Add(time.Minute)
+	var calls atomic.Int32
+	worked := make(chan struct{})
+	again := make(chan time.Time, 1)
+	r := reconcile.Func(func(_ context.Context, req reconcile.Request) (reconcile.Result, error) {
+		if req.Name != "obj" {
+			return reconcile.Result{}, nil
+		}
+		now := fc.Now()
+		if calls.Add(1) == 1 {
+			fc.Step(30 * time.Second) // the reconcile takes half a minute
+			close(worked)
+			return reconcile.Result{RequeueAfter: deadline.Sub(now)}, nil
+		}
+		select {
+		case again <- now:
+		default:
+		}
+		return reconcile.Result{}, nil
+	})
+	c, _ := start(t, Options{Name: "test", Reconciler: r, Clock: fc})
+	c.Enqueue(reconcile.Request{Name: "obj"})
+	select {
+	case <-worked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reconcile")
+	}
+	fc.Step(30 * time.Second) // to the deadline
+	select {
+	case at := <-again:
+		if !at.Equal(deadline) {
+			t.Fatalf("reconciled again at %v, want the deadline %v", at, deadline)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("not reconciled again at the deadline it asked for (%v)", deadline)
 	}
 }
 

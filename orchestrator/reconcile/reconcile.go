@@ -28,7 +28,11 @@ type Result struct {
 	// Requeue retries the key with rate-limited backoff.
 	Requeue bool
 	// RequeueAfter, if positive, reconciles the key again after this delay
-	// (and resets its backoff). It takes precedence over Requeue.
+	// (and resets its backoff). It takes precedence over Requeue. The delay
+	// counts from when the controller began this reconcile, so a deadline
+	// minus a time read (from the controller's clock) during the reconcile
+	// brings the key back no later than that deadline, however long the
+	// reconcile took.
 	RequeueAfter time.Duration
 }
 
