@@ -164,7 +164,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, reconcile.Terminal(err)
 	}
-	now := r.clock.Now()
 	// Jobs just created run, whether or not the cache shows them yet; read
 	// them before the cache, so a Job reaching it in between is not missed.
 	pending := r.pending(req.String(), req.Namespace)
@@ -172,6 +171,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
+	// Read the clock after the state it judges, never before: a Job seen
+	// to have finished finished before now. Read first, the clock could
+	// show a time at which that Job still ran, and a run the Job had held
+	// back (Forbid) would start past startingDeadlineSeconds.
+	now := r.clock.Now()
 	var active, succeeded, failed []*api.Job
 	for _, j := range pending {
 		if !slices.ContainsFunc(owned, func(o *api.Job) bool { return o.GetMetadata().GetName() == j.GetMetadata().GetName() }) {
