@@ -1,10 +1,10 @@
 // Package fastclone deep-copies generated protobuf messages without the
 // reflection proto.Clone uses for every field: a copy plan is compiled once
 // per Go type (field offsets and what each field needs), then copies are
-// typed assignments and maps.Clone, with every nested struct and repeated
-// field of a copy placed in one allocation (see slab.go). Copying stored
-// objects is the main cost of a store write, and controllers copy what
-// they read from caches before changing it (api.Clone), so this matters.
+// typed assignments, maps.Clone and slices.Clone, with the elements of a
+// repeated message field copied into one allocation. Copying stored objects
+// is the main cost of a store write, and controllers copy what they read
+// from caches before changing it (api.Clone), so this matters.
 //
 // Plans cover the structs protoc-gen-go generates: scalar, string, bytes,
 // enum, message, repeated, map and oneof fields, and proto3 optional
@@ -84,13 +84,9 @@ type op struct {
 
 type plan struct {
 	typ reflect.Type
-	// id numbers the plan in plansByID, for shape signatures.
-	id int
 	// arrays[n] caches [n]typ for the common short repeated fields.
 	arrays [maxArray + 1]atomic.Value
 	ops    []op
-	// nested are the indexes of the ops a slab copy takes blocks for.
-	nested []int
 	ok     bool
 }
 
@@ -99,8 +95,6 @@ const maxArray = 16
 var (
 	plans   sync.Map // reflect.Type -> *plan
 	buildMu sync.Mutex
-	// plansByID holds every plan by its id; guarded by buildMu.
-	plansByID []*plan
 )
 
 func planFor(t reflect.Type) *plan {
@@ -127,8 +121,7 @@ func build(t reflect.Type, building map[reflect.Type]*plan) *plan {
 	if p := building[t]; p != nil {
 		return p
 	}
-	p := &plan{typ: t, ok: true, id: len(plansByID)}
-	plansByID = append(plansByID, p)
+	p := &plan{typ: t, ok: true}
 	building[t] = p
 	sub := func(st reflect.Type) *plan { return build(st, building) }
 	for i := 0; i < t.NumField(); i++ {
@@ -215,12 +208,6 @@ func build(t reflect.Type, building map[reflect.Type]*plan) *plan {
 		}
 		p.ops = append(p.ops, o)
 	}
-	for i, o := range p.ops {
-		switch o.kind {
-		case kStrings, kMsgPtr, kMsgSlice:
-			p.nested = append(p.nested, i)
-		}
-	}
 	return p
 }
 
@@ -244,23 +231,15 @@ func (p *plan) newCopy(src unsafe.Pointer) unsafe.Pointer {
 		return n.UnsafePointer()
 	}
 	dst := reflect.New(p.typ).UnsafePointer()
-	copyOps(p.ops, dst, src, nil, 0)
+	copyOps(p.ops, dst, src, 0)
 	return dst
 }
 
 // copyRoot copies the struct at src (p.ok), leaving out the fields whose
-// op index is set in skip: into one slab when the tree's shape allows
-// (see slab.go), piece by piece otherwise.
+// op index is set in skip.
 func (p *plan) copyRoot(src unsafe.Pointer, skip uint64) unsafe.Pointer {
-	if sh := p.shapeOf(src, skip); sh != nil {
-		slab := reflect.New(sh.typ).UnsafePointer()
-		c := cursor{base: slab, offs: sh.offs}
-		root := c.next()
-		copyOps(p.ops, root, src, &c, skip)
-		return root
-	}
 	dst := reflect.New(p.typ).UnsafePointer()
-	copyOps(p.ops, dst, src, nil, skip)
+	copyOps(p.ops, dst, src, skip)
 	return dst
 }
 
@@ -308,9 +287,9 @@ func cloneMasked[T proto.Message](m T, keep func(name string) bool) T {
 	return c
 }
 
-// copySlice copies a repeated message field piece by piece. The copies of
-// a field's elements share one allocation (a []T), so a field of n
-// messages costs two allocations rather than n+1.
+// copySlice copies a repeated message field. The copies of a field's
+// elements share one allocation (a []T), so a field of n messages costs two
+// allocations rather than n+1.
 func (p *plan) copySlice(v []unsafe.Pointer) []unsafe.Pointer {
 	n := make([]unsafe.Pointer, len(v))
 	if len(v) < 2 || len(v) > maxArray || !p.ok {
@@ -326,34 +305,11 @@ func (p *plan) copySlice(v []unsafe.Pointer) []unsafe.Pointer {
 	for j, e := range v {
 		if e != nil {
 			d := unsafe.Add(slab, uintptr(j)*size)
-			copyOps(p.ops, d, e, nil, 0)
+			copyOps(p.ops, d, e, 0)
 			n[j] = d
 		}
 	}
 	return n
-}
-
-// copySliceInto copies a repeated message field into the slab c: the
-// backing array and the elements take the next blocks (the elements' block
-// only if one is non-nil), in the order shapeOf measured them.
-func (p *plan) copySliceInto(v []unsafe.Pointer, c *cursor) []unsafe.Pointer {
-	ptrs := unsafe.Slice((*unsafe.Pointer)(c.next()), len(v))
-	var elems unsafe.Pointer
-	size := p.typ.Size()
-	k := uintptr(0)
-	for j, e := range v {
-		if e == nil {
-			continue
-		}
-		if elems == nil {
-			elems = c.next()
-		}
-		d := unsafe.Add(elems, k*size)
-		k++
-		copyOps(p.ops, d, e, c, 0)
-		ptrs[j] = d
-	}
-	return ptrs
 }
 
 // arrayOf returns the type [n]T for the plan's T (n <= maxArray).
@@ -367,10 +323,8 @@ func (p *plan) arrayOf(n int) reflect.Type {
 }
 
 // copyOps deep-copies the fields ops describe from src into the zero
-// struct at dst, leaving out those whose index is set in skip. With a
-// cursor, nested structs and the backing arrays of repeated message and
-// string fields go into the slab's blocks; without one, each is allocated.
-func copyOps(ops []op, dst, src unsafe.Pointer, c *cursor, skip uint64) {
+// struct at dst, leaving out those whose index is set in skip.
+func copyOps(ops []op, dst, src unsafe.Pointer, skip uint64) {
 	for i := range ops {
 		if skip != 0 && i < 64 && skip&(1<<i) != 0 {
 			continue
@@ -396,22 +350,12 @@ func copyOps(ops []op, dst, src unsafe.Pointer, c *cursor, skip uint64) {
 			case v == nil:
 			case len(v) == 0:
 				*(*[]string)(d) = []string{}
-			case c != nil:
-				n := unsafe.Slice((*string)(c.next()), len(v))
-				copy(n, v)
-				*(*[]string)(d) = n
 			default:
 				*(*[]string)(d) = slices.Clone(v)
 			}
 		case kMsgPtr:
 			if v := *(*unsafe.Pointer)(s); v != nil {
-				if c != nil && o.sub.ok {
-					n := c.next()
-					copyOps(o.sub.ops, n, v, c, 0)
-					*(*unsafe.Pointer)(d) = n
-				} else {
-					*(*unsafe.Pointer)(d) = o.sub.newCopy(v)
-				}
+				*(*unsafe.Pointer)(d) = o.sub.newCopy(v)
 			}
 		case kMsgSlice:
 			v := *(*[]unsafe.Pointer)(s)
@@ -419,8 +363,6 @@ func copyOps(ops []op, dst, src unsafe.Pointer, c *cursor, skip uint64) {
 			case v == nil:
 			case len(v) == 0:
 				*(*[]unsafe.Pointer)(d) = []unsafe.Pointer{}
-			case c != nil && o.sub.ok:
-				*(*[]unsafe.Pointer)(d) = o.sub.copySliceInto(v, c)
 			default:
 				*(*[]unsafe.Pointer)(d) = o.sub.copySlice(v)
 			}

@@ -237,21 +237,3 @@ func TestCloneFallsBackForDynamicMessages(t *testing.T) {
 		t.Fatal("dynamic message clone")
 	}
 }
-
-// BenchmarkSlab compares a slab copy of a realistic pod with the same copy
-// made piece by piece.
-func BenchmarkSlab(b *testing.B) {
-	pod := realisticPod()
-	b.Run("slab", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			fastclone.Clone(pod)
-		}
-	})
-	b.Run("pieces", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			fastclone.CopyInPieces(pod)
-		}
-	})
-}
