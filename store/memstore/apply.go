@@ -9,7 +9,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/coxswain-io/coxswain/api"
-	"github.com/coxswain-io/coxswain/api/fields"
 	"github.com/coxswain-io/coxswain/internal/fastclone"
 	"github.com/coxswain-io/coxswain/store"
 )
@@ -361,7 +360,7 @@ func (s *Store) commit(plans []planned, now, rev int64) {
 			rec = newRecord(p.key, v)
 			s.tree.ReplaceOrInsert(rec)
 		}
-		s.reindex(p.ki.Kind, p.key, p.cur, p.next)
+		s.reindex(p.ki.Kind, rec, p.cur, p.next)
 		ev := &event{rev: rev, time: now, typ: p.typ, kind: p.ki.Kind, ns: p.cur0ns(), key: p.key, obj: p.next, prev: p.cur, rec: rec, ver: v}
 		if p.typ == store.EventDeleted {
 			ev.obj = p.result
@@ -379,40 +378,6 @@ func (p *planned) cur0ns() string {
 		return p.next.GetMetadata().GetNamespace()
 	}
 	return p.cur.GetMetadata().GetNamespace()
-}
-
-// reindex moves key between field index buckets. Called with s.mu held.
-func (s *Store) reindex(kind, k string, before, after api.Object) {
-	paths := s.indexes[kind]
-	for path, byValue := range paths {
-		var bv, av string
-		var bok, aok bool
-		if before != nil {
-			bv, bok = fields.Value(before, path)
-		}
-		if after != nil {
-			av, aok = fields.Value(after, path)
-		}
-		if bok == aok && bv == av {
-			continue
-		}
-		if bok {
-			if set := byValue[bv]; set != nil {
-				delete(set, k)
-				if len(set) == 0 {
-					delete(byValue, bv)
-				}
-			}
-		}
-		if aok {
-			set := byValue[av]
-			if set == nil {
-				set = map[string]struct{}{}
-				byValue[av] = set
-			}
-			set[k] = struct{}{}
-		}
-	}
 }
 
 // trim drops history beyond the configured size and age, advancing the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
-	"sort"
 	"strings"
 
 	"github.com/coxswain-io/coxswain/api"
@@ -79,12 +78,12 @@ func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (
 			s.mu.Unlock()
 			return nil, store.Errorf(store.ErrCompacted, "continue list at revision %d: compacted at %d", rev, s.compacted)
 		}
-		if keys, ok := s.indexedKeys(ki.Kind, fsel, !continuing); ok {
-			for _, k := range keys {
-				if !strings.HasPrefix(k, start) {
+		if recs, ok := s.indexedRecords(ki.Kind, fsel, !continuing); ok {
+			for _, r := range recs {
+				if !strings.HasPrefix(r.key, start) {
 					continue
 				}
-				if obj, _ := s.current(k); match(obj) && !add(k, obj) {
+				if obj := r.latest(); match(obj) && !add(r.key, obj) {
 					break
 				}
 			}
@@ -119,29 +118,6 @@ func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (
 		res.Items[i] = clone(obj)
 	}
 	return res, nil
-}
-
-// indexedKeys returns the sorted keys of the index bucket an exact-match
-// field selector names, when usable (only for reads at the current
-// revision). Called with s.mu held.
-func (s *Store) indexedKeys(kind string, fsel interface {
-	RequiresExactMatch(string) (string, bool)
-}, current bool) ([]string, bool) {
-	if !current {
-		return nil, false
-	}
-	for path, byValue := range s.indexes[kind] {
-		if v, ok := fsel.RequiresExactMatch(path); ok {
-			set := byValue[v]
-			keys := make([]string, 0, len(set))
-			for k := range set {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			return keys, true
-		}
-	}
-	return nil, false
 }
 
 func encodeContinue(rev int64, after string) string {

@@ -8,8 +8,6 @@ import (
 	"google.golang.org/protobuf/encoding/protodelim"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/coxswain-io/coxswain/api"
-	"github.com/coxswain-io/coxswain/api/fields"
 	"github.com/coxswain-io/coxswain/store"
 	"github.com/coxswain-io/coxswain/store/memstore/internal/wire"
 )
@@ -89,13 +87,7 @@ func (s *Store) Restore(r io.Reader) error {
 		return store.Errorf(store.ErrInvalid, "snapshot format %d, want %d", hdr.GetFormat(), snapshotFormat)
 	}
 	tree := newTree()
-	indexes := map[string]map[string]map[string]map[string]struct{}{}
-	for kind, paths := range s.indexes {
-		indexes[kind] = map[string]map[string]map[string]struct{}{}
-		for p := range paths {
-			indexes[kind][p] = map[string]map[string]struct{}{}
-		}
-	}
+	indexes := s.newIndexes()
 	opts := protodelim.UnmarshalOptions{MaxSize: -1}
 	for i := int64(0); i < hdr.GetCount(); i++ {
 		var so wire.SnapshotObject
@@ -112,8 +104,13 @@ func (s *Store) Restore(r io.Reader) error {
 		}
 		m := obj.GetMetadata()
 		k := key(ki.Kind, m.GetNamespace(), m.GetName())
-		tree.ReplaceOrInsert(newRecord(k, &version{rev: m.GetResourceVersion(), obj: obj}))
-		addToIndexes(indexes[ki.Kind], k, obj)
+		rec := newRecord(k, &version{rev: m.GetResourceVersion(), obj: obj})
+		tree.ReplaceOrInsert(rec)
+		for _, x := range indexes[ki.Kind] {
+			if v, ok := x.value(obj); ok {
+				x.add(v, rec)
+			}
+		}
 	}
 	s.hub.closeAllWith(store.Errorf(store.ErrCompacted, "store restored from a snapshot"), func() {
 		s.mu.Lock()
@@ -126,17 +123,4 @@ func (s *Store) Restore(r io.Reader) error {
 		s.mu.Unlock()
 	})
 	return nil
-}
-
-func addToIndexes(paths map[string]map[string]map[string]struct{}, k string, obj api.Object) {
-	for path, byValue := range paths {
-		if v, ok := fields.Value(obj, path); ok {
-			set := byValue[v]
-			if set == nil {
-				set = map[string]struct{}{}
-				byValue[v] = set
-			}
-			set[k] = struct{}{}
-		}
-	}
 }

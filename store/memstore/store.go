@@ -42,7 +42,7 @@ type Store struct {
 	rev       int64
 	compacted int64
 	history   ring
-	indexes   map[string]map[string]map[string]map[string]struct{} // kind -> path -> value -> keys
+	indexes   map[string][]*fieldIndex // kind -> its field indexes
 	// probe is the search key for tree lookups made with mu held for
 	// writing (readers allocate their own).
 	probe record
@@ -63,15 +63,8 @@ func New(opts ...Option) *Store {
 	if cfg.registry == nil {
 		cfg.registry = api.NewBuiltinRegistry()
 	}
-	s := &Store{cfg: cfg, reg: cfg.registry, tree: newTree(), rev: initialRevision, indexes: map[string]map[string]map[string]map[string]struct{}{}}
-	for kind, paths := range cfg.fieldIndexes {
-		for _, p := range paths {
-			if s.indexes[kind] == nil {
-				s.indexes[kind] = map[string]map[string]map[string]struct{}{}
-			}
-			s.indexes[kind][p] = map[string]map[string]struct{}{}
-		}
-	}
+	s := &Store{cfg: cfg, reg: cfg.registry, tree: newTree(), rev: initialRevision}
+	s.indexes = s.newIndexes()
 	s.hub.init(s)
 	return s
 }

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	"github.com/coxswain-io/coxswain/api"
 	"github.com/coxswain-io/coxswain/api/fields"
 	"github.com/coxswain-io/coxswain/api/labels"
@@ -45,6 +47,7 @@ type watcherSet map[*watcher]struct{}
 
 type kindWatchers struct {
 	byField map[string]map[string]watcherSet // path -> value -> watchers
+	getters map[string]*fields.Getter        // path -> its reader, for byField
 	byNS    map[string]watcherSet
 	all     watcherSet
 }
@@ -116,7 +119,7 @@ func (s *Store) Watch(ctx context.Context, kind string, opts store.WatchOptions)
 		bookmarks: opts.Bookmarks, ch: make(chan Event, s.cfg.watchBuffer), backlog: s.cfg.watchBacklog,
 		done: make(chan struct{}),
 	}
-	if err := s.hub.register(w, opts.Revision); err != nil {
+	if err := s.hub.register(w, opts.Revision, ki.desc); err != nil {
 		return nil, err
 	}
 	w.stopCtx = context.AfterFunc(ctx, func() { w.stop(nil) })
@@ -135,10 +138,14 @@ func parseSelectors(ki *kindInfo, ls, fs string) (labels.Selector, fields.Select
 	if err := fields.Validate(fsel, ki.desc); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", store.ErrInvalid, err)
 	}
-	return lsel, fsel, nil
+	// Resolve the paths once: the selector is matched against every
+	// object listed, or every event watched.
+	return lsel, fields.Bind(fsel, ki.desc), nil
 }
 
-func (h *watchHub) register(w *watcher, from int64) error {
+// register adds w, of the kind desc describes, and replays history after
+// from to it.
+func (h *watchHub) register(w *watcher, from int64, desc protoreflect.MessageDescriptor) error {
 	s := h.s
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -174,7 +181,7 @@ func (h *watchHub) register(w *watcher, from int64) error {
 	}
 	kw := h.kinds[w.kind]
 	if kw == nil {
-		kw = &kindWatchers{byField: map[string]map[string]watcherSet{}, byNS: map[string]watcherSet{}, all: watcherSet{}}
+		kw = &kindWatchers{byField: map[string]map[string]watcherSet{}, getters: map[string]*fields.Getter{}, byNS: map[string]watcherSet{}, all: watcherSet{}}
 		h.kinds[w.kind] = kw
 	}
 	for _, path := range s.cfg.fieldIndexes[w.kind] {
@@ -199,6 +206,7 @@ func (h *watchHub) register(w *watcher, from int64) error {
 		if byValue == nil {
 			byValue = map[string]watcherSet{}
 			kw.byField[w.idxPath] = byValue
+			kw.getters[w.idxPath] = fields.NewGetter(desc, w.idxPath)
 		}
 		addTo(byValue, w.idxValue, w)
 	case w.ns != "":
@@ -239,6 +247,7 @@ func (h *watchHub) unregisterLocked(w *watcher) {
 				delete(kw.byField[w.idxPath], w.idxValue)
 				if len(kw.byField[w.idxPath]) == 0 {
 					delete(kw.byField, w.idxPath)
+					delete(kw.getters, w.idxPath)
 				}
 			}
 		}
@@ -356,13 +365,14 @@ func (h *watchHub) fanOut(ev *event) {
 		return
 	}
 	for path, byValue := range kw.byField {
+		get := kw.getters[path]
 		var nv, pv string
 		var nok, pok bool
 		if ev.obj != nil {
-			nv, nok = fields.Value(ev.obj, path)
+			nv, nok = get.Value(ev.obj)
 		}
 		if ev.prev != nil {
-			pv, pok = fields.Value(ev.prev, path)
+			pv, pok = get.Value(ev.prev)
 		}
 		if nok {
 			h.offerAll(byValue[nv], ev)
