@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/coxswain-io/coxswain/api"
+	"github.com/coxswain-io/coxswain/api/fields"
 	"github.com/coxswain-io/coxswain/api/labels"
 	"github.com/coxswain-io/coxswain/store"
 )
@@ -30,6 +31,11 @@ func (s *Store) List(ctx context.Context, kind string, opts store.ListOptions) (
 	if err != nil {
 		return nil, err
 	}
+	// A list matches the selector against every object of the kind:
+	// resolve its paths once. (A watch keeps its selector unbound: the
+	// dispatcher routes events by indexed value, and an idle watcher
+	// stays small.)
+	fsel = fields.Bind(fsel, ki.desc)
 	if opts.Limit < 0 {
 		return nil, store.Errorf(store.ErrInvalid, "negative limit %d", opts.Limit)
 	}

@@ -138,9 +138,7 @@ func parseSelectors(ki *kindInfo, ls, fs string) (labels.Selector, fields.Select
 	if err := fields.Validate(fsel, ki.desc); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", store.ErrInvalid, err)
 	}
-	// Resolve the paths once: the selector is matched against every
-	// object listed, or every event watched.
-	return lsel, fields.Bind(fsel, ki.desc), nil
+	return lsel, fsel, nil
 }
 
 // register adds w, of the kind desc describes, and replays history after
