@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -15,22 +14,11 @@ import (
 	"github.com/coxswain-io/coxswain/store/remote"
 )
 
-// freeAddr returns a local address nothing listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestServerMetrics checks what a member serves at /metrics on
 // -health-addr: one Prometheus registry with the framework's metrics
 // (prommetrics), the API server's, and the Go and process collectors.
 func TestServerMetrics(t *testing.T) {
-	apiAddr, healthAddr := freeAddr(t), freeAddr(t)
+	apiAddr, healthAddr := freePort(t), freePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	logs := &lockedBuf{}
