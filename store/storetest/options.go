@@ -96,7 +96,7 @@ func testWriteOptions(t *testing.T, s store.Store) {
 			}
 
 			// What a caller owns without SharedResult is its own.
-			if len(c.opts) == 0 || !store.ApplyWriteOptions(c.opts).SharedResult {
+			if !store.ApplyWriteOptions(c.opts).SharedResult {
 				status.Spec.Containers[0].Image = "mutated"
 				status.Metadata.Labels["app"] = "mutated"
 				if got := get(); got.Spec.Containers[0].Image != "nginx" || got.Metadata.Labels["app"] != "web" {
